@@ -1,0 +1,3 @@
+from illm_lab.cli.main import main
+
+main()

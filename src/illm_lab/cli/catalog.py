@@ -1,0 +1,83 @@
+"""`lab list`, `lab show`, `lab new`, `lab schema`: reading and growing the catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from illm_lab import ui
+from illm_lab.cli.options import Format, OutputOpt, settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_cmd)
+    app.command("show")(show_cmd)
+    app.command("new")(new_cmd)
+    app.command("schema")(schema_cmd)
+
+
+def list_cmd(
+    ctx: typer.Context,
+    phase: Annotated[
+        str | None, typer.Option(help="Only this phase (3 matches 3 and 3.x) or appendix letter.")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Only experiments with this tag.")] = None,
+    output: OutputOpt = Format.table,
+) -> None:
+    """List the experiments of the catalog."""
+    from illm_lab import catalog, views
+
+    entries, problems = catalog.load_all(catalog.experiments_dir(settings(ctx).experiments_dir))
+    chosen = catalog.select(entries, phase=phase, tags=tag)
+    if output is Format.table:
+        ui.table(None, *views.experiment_rows(chosen))
+    else:
+        data = [views.experiment_summary(e) for e in chosen]
+        ui.json_out(data) if output is Format.json else ui.yaml_out(data)
+    for problem in problems:
+        ui.error(str(problem))
+    if problems:
+        raise typer.Exit(2)
+
+
+def show_cmd(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Argument(help="Experiment name.")],
+    output: OutputOpt = Format.table,
+) -> None:
+    """Show one experiment: metadata, params, components and checks."""
+    from illm_lab import catalog, views
+
+    entry = catalog.find(catalog.experiments_dir(settings(ctx).experiments_dir), experiment)
+    data = views.experiment_detail(entry)
+    if output is Format.json:
+        ui.json_out(data)
+    elif output is Format.yaml:
+        ui.yaml_out(data)
+    else:
+        ui.lines(views.detail_lines(entry))
+
+
+def new_cmd(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Argument(help="Name of the new experiment (a DNS label).")],
+    title: Annotated[str | None, typer.Option(help="Title [default: from the name].")] = None,
+    phase: Annotated[str, typer.Option(help="Roadmap phase, section or appendix letter.")] = "1",
+    type_: Annotated[
+        str, typer.Option("--type", help="tutorial | comparison | benchmark | demo.")
+    ] = "demo",
+) -> None:
+    """Scaffold a new experiment from experiments/_template."""
+    from illm_lab import catalog, scaffold
+
+    root = catalog.experiments_dir(settings(ctx).experiments_dir)
+    folder = scaffold.create(root, experiment, title=title, phase=phase, type_=type_)
+    ui.info(f"created {folder}/ — edit experiment.yaml, then run: lab lint {experiment}")
+
+
+def schema_cmd() -> None:
+    """Print the JSON Schema of experiment.yaml."""
+    from illm_lab import schema
+
+    ui.text(schema.schema_json())

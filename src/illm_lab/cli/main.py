@@ -1,0 +1,63 @@
+"""`lab`: the root command, global options, and the console-script entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from illm_lab import __version__, ui
+from illm_lab.cli import catalog as catalog_cmds
+from illm_lab.cli import render as render_cmds
+from illm_lab.cli.handler import LabGroup
+from illm_lab.cli.options import Settings
+
+app = typer.Typer(
+    cls=LabGroup,
+    name="lab",
+    help="Run, check and tear down Kubernetes learning experiments with one command.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        ui.text(f"lab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks and debug detail.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    experiments_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--experiments-dir",
+            envvar="LAB_EXPERIMENTS_DIR",
+            help="Where experiments live [default: ./experiments].",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    ui.configure(quiet=quiet, verbose=verbose)
+    ctx.obj = Settings(verbose=verbose, quiet=quiet, experiments_dir=experiments_dir)
+
+
+catalog_cmds.register(app)
+render_cmds.register(app)
+
+
+def main() -> None:
+    app(prog_name="lab")

@@ -1,0 +1,74 @@
+"""`lab render` and `lab lint`: everything that can be known about an experiment offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from illm_lab import ui
+from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("render")(render_cmd)
+    app.command("lint")(lint_cmd)
+
+
+def render_cmd(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Argument(help="Experiment name.")],
+    set_: SetOpt = None,
+    values: ValuesOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write one file per component into this folder.")
+    ] = None,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Print Secret data instead of ***.")
+    ] = False,
+) -> None:
+    """Render an experiment's manifests (and Helm values) to YAML, without a cluster."""
+    from illm_lab import catalog, output, params, render
+
+    entry = catalog.find(catalog.experiments_dir(settings(ctx).experiments_dir), experiment)
+    resolved = params.resolve(entry.experiment, values, set_)
+    rendering = render.render(entry, resolved)
+    if out is None:
+        ui.text(output.render_stream(rendering, show_secrets=show_secrets))
+    else:
+        written = output.write_rendering(rendering, out, show_secrets=show_secrets)
+        ui.info(f"wrote {len(written)} files to {out}")
+
+
+def lint_cmd(
+    ctx: typer.Context,
+    experiments: Annotated[
+        list[str] | None, typer.Argument(help="Experiments to lint [default: all].")
+    ] = None,
+    kube_version: Annotated[
+        str, typer.Option("--kube-version", help="Kubernetes version to validate objects against.")
+    ] = "1.31",
+    output: OutputOpt = Format.table,
+) -> None:
+    """Check manifests, templates and rendered objects; exit 1 on any error finding."""
+    from illm_lab import catalog, lint
+
+    root = catalog.experiments_dir(settings(ctx).experiments_dir)
+    folders = catalog.discover(root)
+    if experiments:
+        known = {f.name: f for f in folders}
+        for name in experiments:
+            if name not in known:
+                catalog.find(root, name)  # raises the unknown-experiment error with hints
+        folders = [known[n] for n in experiments]
+    results = [lint.lint_folder(f, kube_version) for f in folders]
+    data = [r.as_dict() for r in results]
+    if output is Format.table:
+        ui.lint_report(data)
+    elif output is Format.json:
+        ui.json_out(data)
+    else:
+        ui.yaml_out(data)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)

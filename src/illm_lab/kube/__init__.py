@@ -1,0 +1,1 @@
+"""Adapter for the Kubernetes API: the only package that imports `kubernetes`."""

@@ -1,0 +1,312 @@
+"""`lab lint`: every problem of an experiment, offline, as findings.
+
+Lint never stops at the first problem and never passes silently: anything it could not verify
+(a custom resource without a schema in the render, a chart that is not in the cache) is reported
+as a note saying so. Errors make `lab lint` exit 1; notes and warnings do not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from illm_lab import catalog, kinds, params, render
+from illm_lab.errors import InputError
+from illm_lab.model.checks import AnyCheck, parse_service_ref
+
+DEFAULT_KUBE_VERSION = "1.31"
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+Severity = Literal["error", "warning", "note"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.severity}: {self.message}"
+
+
+@dataclass
+class LintResult:
+    experiment: str
+    findings: list[Finding] = field(default_factory=list)
+    objects: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "ok": self.ok,
+            "objects": self.objects,
+            "findings": [
+                {"severity": f.severity, "where": f.where, "message": f.message}
+                for f in self.findings
+            ],
+        }
+
+    def add(self, severity: Severity, where: str, message: str) -> None:
+        self.findings.append(Finding(severity, where, message))
+
+
+def lint_folder(folder: Path, kube_version: str = DEFAULT_KUBE_VERSION) -> LintResult:
+    result = LintResult(experiment=folder.name)
+    entry, problems = catalog.load_checked(folder)
+    for problem in problems:
+        result.add("error", problem.where, problem.message)
+    if entry is None:
+        return result
+    _check_files(entry, result)
+    try:
+        resolved = params.resolve(entry.experiment)
+    except InputError as exc:
+        result.add("error", str(entry.manifest), str(exc))
+        return result
+    rendering = _render_each(entry, resolved, result)
+    comps = rendering.components + ([rendering.workflow] if rendering.workflow else [])
+    objects = [(c.name, c.cluster, o) for c in comps for o in c.objects]
+    objects += [("namespaces", role, o) for role, nss in rendering.namespaces.items() for o in nss]
+    result.objects = len(objects)
+    _check_duplicates(entry, objects, result)
+    _check_labels(entry, objects, result)
+    _check_schemas(entry, objects, kube_version, result)
+    _check_targets(entry, rendering, result)
+    for comp in rendering.components:
+        if comp.source == "helm":
+            result.add(
+                "note", str(entry.manifest),
+                f"component {comp.name}: chart not rendered offline; its objects were not "
+                "validated and check targets inside it were not verified",
+            )
+    return result
+
+
+def _check_files(entry: catalog.Entry, result: LintResult) -> None:
+    exp, folder = entry.experiment, entry.folder
+    wanted: list[tuple[str, tuple[str | int, ...]]] = []
+    for i, comp in enumerate(exp.spec.components):
+        if comp.helm and comp.helm.values:
+            wanted.append((comp.helm.values, ("spec", "components", i, "helm", "values")))
+        if comp.helm and comp.helm.path:
+            wanted.append((comp.helm.path, ("spec", "components", i, "helm", "path")))
+        for j, name in enumerate(comp.manifests or []):
+            wanted.append((name, ("spec", "components", i, "manifests", j)))
+    if exp.spec.tutorial:
+        wanted.append((exp.spec.tutorial.guide, ("spec", "tutorial", "guide")))
+    if exp.spec.workflow:
+        for j, name in enumerate(exp.spec.workflow.manifests):
+            wanted.append((name, ("spec", "workflow", "manifests", j)))
+    root = folder.resolve()
+    for rel, path in wanted:
+        target = (folder / rel).resolve()
+        line = entry.document.line_of(path) or 1
+        where = f"{entry.manifest}:{line}"
+        if not target.is_relative_to(root):
+            result.add("error", where, f"{rel!r} points outside the experiment folder")
+        elif not target.exists():
+            result.add("error", where, f"file {rel!r} not found")
+    if not (folder / "README.md").is_file():
+        result.add("warning", str(folder), "no README.md guide")
+
+
+def _render_each(
+    entry: catalog.Entry, resolved: dict[str, Any], result: LintResult
+) -> render.Rendering:
+    """Render component by component so one broken template does not hide the others."""
+    env = render.make_environment(entry.folder)
+    ctx = render.context(entry.experiment, resolved)
+    comps = []
+    for comp in entry.experiment.spec.components:
+        try:
+            comps.append(render.render_component(entry, env, comp, ctx))
+        except InputError as exc:
+            result.add("error", exc.where or str(entry.manifest), exc.message)
+    rendering = render.Rendering(
+        experiment=entry.experiment, params=resolved,
+        namespaces=render.namespace_objects(entry.experiment), components=comps,
+    )
+    render.assign_namespaces(comps)
+    try:
+        rendering.workflow = render.render_workflow(entry, env, ctx)
+    except InputError as exc:
+        result.add("error", exc.where or str(entry.manifest), exc.message)
+    return rendering
+
+
+def _ident(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata", {})
+    ns = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
+    return f"{obj.get('kind')} {ns}{meta.get('name')}"
+
+
+def _check_duplicates(
+    entry: catalog.Entry, objects: list[tuple[str, str, dict[str, Any]]], result: LintResult
+) -> None:
+    seen: dict[tuple[str, str, str, str, str], str] = {}
+    for comp, cluster, obj in objects:
+        meta = obj["metadata"]
+        key = (
+            cluster, kinds.group_of(obj["apiVersion"]), obj["kind"],
+            str(meta.get("namespace", "")), str(meta["name"]),
+        )
+        if key in seen:
+            result.add(
+                "error", str(entry.manifest),
+                f"{_ident(obj)} is rendered twice on cluster {cluster} "
+                f"(components {seen[key]} and {comp})",
+            )
+        seen[key] = comp
+
+
+def _check_labels(
+    entry: catalog.Entry, objects: list[tuple[str, str, dict[str, Any]]], result: LintResult
+) -> None:
+    for comp, _cluster, obj in objects:
+        meta = obj["metadata"]
+        name = str(meta["name"])
+        if not _DNS_SUBDOMAIN.match(name) or len(name) > 253:
+            result.add("error", f"component {comp}", f"{_ident(obj)}: name is not a DNS subdomain")
+        labels = meta.get("labels") or {}
+        if not isinstance(labels, dict):
+            result.add("error", f"component {comp}", f"{_ident(obj)}: metadata.labels must be a mapping")
+            continue
+        for key in labels:
+            if str(key).startswith(render.LAB_LABEL_PREFIX):
+                result.add(
+                    "error", f"component {comp}",
+                    f"{_ident(obj)}: label {key} is reserved; lab sets its inventory labels itself",
+                )
+            if not isinstance(labels[key], str):
+                result.add("error", f"component {comp}", f"{_ident(obj)}: label {key} must be a string")
+
+
+def _check_schemas(
+    entry: catalog.Entry,
+    objects: list[tuple[str, str, dict[str, Any]]],
+    kube_version: str,
+    result: LintResult,
+) -> None:
+    import jsonschema
+    import kubernetes_validate as kv
+
+    crd_schemas = _crd_schemas([o for _c, _r, o in objects])
+    for comp, _cluster, obj in objects:
+        where = f"component {comp}"
+        key = (obj["apiVersion"], obj["kind"])
+        if key in crd_schemas:
+            try:
+                jsonschema.validate(obj, crd_schemas[key])
+            except jsonschema.ValidationError as exc:
+                path = ".".join(str(p) for p in exc.absolute_path) or "(root)"
+                result.add("error", where, f"{_ident(obj)}: {path}: {exc.message[:300]}")
+            continue
+        try:
+            kv.validate(obj, kube_version, strict=True)
+        except kv.utils.VersionNotSupportedError:
+            raise InputError(f"--kube-version {kube_version}: no schemas for this version") from None
+        except kv.SchemaNotFoundError:
+            result.add(
+                "note", where,
+                f"{_ident(obj)} ({obj['apiVersion']}) not validated: no schema for it in "
+                f"Kubernetes {kube_version} and no CRD for it in this experiment",
+            )
+        except kv.ValidationError as exc:
+            path = ".".join(str(p) for p in exc.path) or "(root)"
+            result.add("error", where, f"{_ident(obj)}: {path}: {exc.message[:300]}")
+
+
+def _crd_schemas(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = obj.get("spec") or {}
+        kind = (spec.get("names") or {}).get("kind")
+        for version in spec.get("versions") or []:
+            schema = ((version or {}).get("schema") or {}).get("openAPIV3Schema")
+            if kind and isinstance(schema, dict):
+                out[(f"{spec.get('group')}/{version.get('name')}", kind)] = _open_metadata(schema)
+    return out
+
+
+def _open_metadata(schema: dict[str, Any]) -> dict[str, Any]:
+    """CRD schemas rarely describe apiVersion/kind/metadata; the API server adds them."""
+    props = dict(schema.get("properties") or {})
+    for key in ("apiVersion", "kind", "metadata"):
+        props.setdefault(key, {})
+    return {**schema, "properties": props}
+
+
+def _check_targets(entry: catalog.Entry, rendering: render.Rendering, result: LintResult) -> None:
+    """Every check's workload, object or service must be among the rendered objects."""
+    exp = entry.experiment
+    has_charts = {c.cluster for c in rendering.components if c.source == "helm"}
+    checks: list[tuple[tuple[str | int, ...], AnyCheck]] = [
+        (("spec", "checks", i), c) for i, c in enumerate(exp.spec.checks)
+    ]
+    if exp.spec.tutorial:
+        for i, cp in enumerate(exp.spec.tutorial.checkpoints):
+            checks += [
+                (("spec", "tutorial", "checkpoints", i, "checks", j), c)
+                for j, c in enumerate(cp.checks)
+            ]
+    for path, check in checks:
+        where = f"{entry.manifest}:{entry.document.line_of(path) or 1}"
+        objs = rendering.objects(check.cluster)
+        for kind, namespace, name, selector in _targets(check):
+            if _present(objs, kind, namespace, name, selector):
+                continue
+            target = f"{kind} {namespace + '/' if namespace else ''}{name or selector}"
+            if check.cluster in has_charts:
+                result.add("note", where, f"check {check.name!r}: target {target} not verified "
+                           "(it may come from a chart that is not rendered offline)")
+            else:
+                result.add("error", where, f"check {check.name!r}: target {target} is not among "
+                           "the rendered objects")
+
+
+def _targets(check: AnyCheck) -> list[tuple[str, str | None, str | None, dict[str, str] | None]]:
+    from illm_lab.model import checks as c
+
+    if isinstance(check, c.ReadyCheck):
+        r = check.ready
+        return [(r.kind, r.namespace, r.name, r.selector)]
+    if isinstance(check, c.AssertCheck):
+        meta = check.assert_.resource.get("metadata") or {}
+        return [(check.assert_.resource["kind"], meta.get("namespace"), meta.get("name"),
+                 meta.get("labels"))]
+    if isinstance(check, c.HttpCheck) and check.http.service:
+        ns, name, _port = parse_service_ref(check.http.service)
+        return [("Service", ns, name, None)]
+    if isinstance(check, c.PromqlCheck):
+        ns, name, _port = parse_service_ref(check.promql.service)
+        return [("Service", ns, name, None)]
+    return []
+
+
+def _present(
+    objs: list[dict[str, Any]], kind: str, namespace: str | None, name: str | None,
+    selector: dict[str, str] | None,
+) -> bool:
+    for obj in objs:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") != kind:
+            continue
+        if namespace and meta.get("namespace") not in (namespace, None):
+            continue
+        if name and meta.get("name") != name:
+            continue
+        if selector:
+            labels = meta.get("labels") or {}
+            if not all(labels.get(k) == v for k, v in selector.items()):
+                continue
+        return True
+    return False

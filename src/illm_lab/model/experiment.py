@@ -1,0 +1,291 @@
+"""The experiment manifest, `experiments/<name>/experiment.yaml`, version lab.illm.io/v1alpha1.
+
+The manifest is data only: these models do no I/O (file existence is checked by the catalog and
+lint). `apiVersion` is versioned so the format can evolve: a later version gets its own models and
+a conversion, never a silent reinterpretation (see adrs/0006-manifest-versioning.md).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from illm_lab.model.base import DNS_LABEL, Duration, Strict
+from illm_lab.model.checks import Check, Role
+
+API_VERSION = "lab.illm.io/v1alpha1"
+
+APPENDICES = "ABCDEFGHIJKLMNOPQRS"
+PHASE_PATTERN = r"^([1-9](\.[0-9]+)?|[A-S])$"
+
+ExperimentType = Literal["tutorial", "comparison", "benchmark", "demo"]
+Provider = Literal["default", "talos", "talos-metal", "kind", "existing"]
+SizeName = Literal["small", "medium", "large"]
+PodSecurity = Literal["privileged", "baseline", "restricted"]
+ParamType = Literal["string", "integer", "number", "boolean", "object", "array"]
+
+_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_PYTYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def param_type_ok(kind: str, value: Any) -> bool:
+    if kind in ("integer", "number") and isinstance(value, bool):
+        return False
+    return isinstance(value, _PYTYPES[kind])
+
+
+class Metadata(Strict):
+    name: str = Field(pattern=DNS_LABEL, max_length=63, description="= the folder name")
+    title: str = Field(min_length=1, max_length=120)
+    description: str | None = None
+    phase: str = Field(
+        pattern=PHASE_PATTERN,
+        description='a core phase "1".."9", a section like "3.1", or an appendix letter A..S',
+    )
+    type: ExperimentType
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("phase", mode="before")
+    @classmethod
+    def _phase_as_text(cls, value: Any) -> Any:
+        # YAML reads `phase: 3.1` as a float and `phase: 3` as an int; accept both.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not re.match(DNS_LABEL, tag):
+                raise ValueError(f"tag {tag!r:.40} must be lowercase letters, digits and '-'")
+        return value
+
+
+class Param(Strict):
+    type: ParamType = "string"
+    default: Any = None
+    description: str | None = None
+    secret: bool = Field(False, description="never printed, recorded or reported")
+    enum: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _default_matches(self) -> Param:
+        if self.default is not None and not param_type_ok(self.type, self.default):
+            raise ValueError(f"default {self.default!r:.40} is not of type {self.type}")
+        if self.enum is not None and self.default is not None and self.default not in self.enum:
+            raise ValueError("default is not one of enum")
+        return self
+
+
+class ClusterSpec(Strict):
+    provider: Provider = "default"
+    size: SizeName = "small"
+    context: str | None = Field(None, description="kubeconfig context, for provider existing")
+
+
+class NamespaceSpec(Strict):
+    pod_security: PodSecurity | None = Field(
+        None, description="Pod Security admission level enforced in the namespace"
+    )
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class HelmChart(Strict):
+    """A chart from a classic repository, an OCI registry, or a folder inside the repo."""
+
+    repo: str | None = Field(None, description="https:// URL of a classic chart repository")
+    oci: str | None = Field(None, description="oci://registry/path/chart")
+    path: str | None = Field(None, description="chart folder, relative to the experiment")
+    chart: str | None = Field(None, description="chart name in the repository")
+    version: str | None = Field(None, description="exact version; ranges are refused")
+    values: str | None = Field(None, description="Jinja2 values template, relative path")
+    release_name: str | None = Field(None, pattern=DNS_LABEL)
+
+    @model_validator(mode="after")
+    def _reference(self) -> HelmChart:
+        given = [k for k in ("repo", "oci", "path") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of repo, oci or path")
+        if self.repo is not None:
+            if not self.repo.startswith(("https://", "http://")):
+                raise ValueError("repo must be an http(s) URL")
+            if not self.chart:
+                raise ValueError("chart is required with repo")
+        if self.oci is not None and not self.oci.startswith("oci://"):
+            raise ValueError("oci must start with oci://")
+        if self.path is None:
+            if not self.version:
+                raise ValueError("version is required (an exact version, e.g. 1.2.3)")
+            if not _SEMVER.match(self.version):
+                raise ValueError(f"version {self.version!r:.40} must be exact, not a range")
+        return self
+
+
+class Component(Strict):
+    name: str = Field(pattern=DNS_LABEL, max_length=53)
+    cluster: Role = "target"
+    namespace: str | None = Field(None, pattern=DNS_LABEL)
+    helm: HelmChart | None = None
+    manifests: list[str] | None = Field(None, min_length=1)
+    depends_on: list[str] = Field(default_factory=list)
+    wait: bool = Field(True, description="wait for the component's workloads to be ready")
+    timeout: Duration = 300.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Component:
+        if (self.helm is None) == (self.manifests is None):
+            raise ValueError("give exactly one of helm or manifests")
+        if self.helm is not None and self.namespace is None:
+            raise ValueError("namespace is required for a helm component")
+        return self
+
+
+class ServiceEndpoint(Strict):
+    """A Service the tutorial exposes to the learner (load balancer or port-forward)."""
+
+    name: str
+    service: str = Field(description="namespace/name:port")
+    local_port: int | None = Field(None, ge=1024, le=65535)
+    path: str = "/"
+    credentials: dict[str, str] | None = Field(
+        None, description="label -> namespace/secret#key, fetched from the cluster"
+    )
+
+
+class Checkpoint(Strict):
+    name: str = Field(pattern=DNS_LABEL)
+    title: str
+    instructions: str = Field(description="markdown; may use {{ params.x }} and {{ endpoints.y }}")
+    checks: list[Check] = Field(min_length=1)
+
+
+class Tutorial(Strict):
+    guide: str = Field("README.md", description="markdown guide, relative path")
+    services: list[ServiceEndpoint] = Field(default_factory=list)
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+
+
+class Workflow(Strict):
+    """Load generation: manifests (a k6 Job, an Argo Workflow) run on a cluster to completion."""
+
+    cluster: Role = "loadgen"
+    namespace: str = Field(pattern=DNS_LABEL)
+    manifests: list[str] = Field(min_length=1)
+    wait_for: str = Field(description="Job name that must complete")
+    timeout: Duration = 600.0
+
+
+class Metric(Strict):
+    """A PromQL figure a comparison experiment reports side by side."""
+
+    name: str
+    query: str
+    unit: str | None = None
+    service: str = Field(description="namespace/name:port of the Prometheus API to query")
+
+
+def _default_clusters() -> dict[Role, ClusterSpec]:
+    return {"target": ClusterSpec()}
+
+
+class Spec(Strict):
+    params: dict[str, Param] = Field(default_factory=dict)
+    clusters: dict[Role, ClusterSpec] = Field(default_factory=_default_clusters)
+    namespaces: dict[str, NamespaceSpec] = Field(default_factory=dict)
+    components: list[Component] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)
+    tutorial: Tutorial | None = None
+    workflow: Workflow | None = None
+    metrics: list[Metric] = Field(default_factory=list)
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, value: dict[str, Param]) -> dict[str, Param]:
+        for name in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(f"param name {name!r:.40} must be an identifier")
+        return value
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespace_names(cls, value: dict[str, NamespaceSpec]) -> dict[str, NamespaceSpec]:
+        for name in value:
+            if not re.match(DNS_LABEL, name):
+                raise ValueError(f"namespace {name!r:.40} must be a DNS label")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Spec:
+        names = [c.name for c in self.components]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate component names: {', '.join(dupes)}")
+        for comp in self.components:
+            for dep in comp.depends_on:
+                if dep not in names:
+                    raise ValueError(f"component {comp.name}: dependsOn {dep!r:.40} is unknown")
+            if comp.cluster not in self.clusters:
+                raise ValueError(f"component {comp.name}: cluster {comp.cluster} is not declared")
+        _no_cycles({c.name: c.depends_on for c in self.components})
+        checks = list(self.checks)
+        if self.tutorial:
+            for cp in self.tutorial.checkpoints:
+                checks.extend(cp.checks)
+        for check in checks:
+            if check.cluster not in self.clusters:
+                raise ValueError(f"check {check.name!r:.60}: cluster {check.cluster} is not declared")
+        if self.workflow and self.workflow.cluster not in self.clusters:
+            raise ValueError(f"workflow: cluster {self.workflow.cluster} is not declared")
+        return self
+
+
+def _no_cycles(graph: dict[str, list[str]]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = " -> ".join([*trail[trail.index(node) :], node])
+            raise ValueError(f"dependsOn cycle: {cycle}")
+        state[node] = 1
+        for dep in graph.get(node, []):
+            visit(dep, [*trail, node])
+        state[node] = 2
+
+    for node in graph:
+        visit(node, [])
+
+
+class Experiment(Strict):
+    api_version: Literal["lab.illm.io/v1alpha1"]
+    kind: Literal["Experiment"]
+    metadata: Metadata
+    spec: Spec = Field(default_factory=Spec)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def all_checks(self) -> list[Any]:
+        checks: list[Any] = list(self.spec.checks)
+        if self.spec.tutorial:
+            for cp in self.spec.tutorial.checkpoints:
+                checks.extend(cp.checks)
+        return checks
+
+    def matches_phase(self, phase: str) -> bool:
+        """`--phase 3` matches 3 and 3.x; `--phase 3.1` matches only 3.1; letters match exactly."""
+        mine = self.metadata.phase
+        return mine == phase or mine.split(".")[0] == phase

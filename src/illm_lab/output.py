@@ -1,0 +1,69 @@
+"""Turning a rendering into files or a YAML stream (secrets masked unless asked otherwise)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from illm_lab.params import MASK
+from illm_lab.render import Rendering, mask_secrets
+from illm_lab.yamlio import dump, dump_all
+
+
+def _secret_values(rendering: Rendering) -> list[str]:
+    declared = rendering.experiment.spec.params
+    return sorted(
+        (str(rendering.params[n]) for n, p in declared.items()
+         if p.secret and rendering.params.get(n) not in (None, "")),
+        key=len, reverse=True,
+    )
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        text = text.replace(value, MASK)
+    return text
+
+
+def render_stream(rendering: Rendering, *, show_secrets: bool = False) -> str:
+    """One YAML stream: namespaces, then each component's objects (Helm values as a comment)."""
+    parts: list[str] = []
+    for role, nss in sorted(rendering.namespaces.items()):
+        if nss:
+            parts.append(f"# cluster: {role} — namespaces\n" + dump_all(nss))
+    workflow = [rendering.workflow] if rendering.workflow else []
+    for comp in rendering.components + workflow:
+        header = f"# component: {comp.name} (cluster: {comp.cluster}, {comp.source})\n"
+        if comp.source == "helm":
+            values = dump(comp.values or {})
+            body = "".join(f"# {line}\n" for line in values.splitlines())
+            parts.append(header + "# helm values:\n" + body)
+        else:
+            objs = comp.objects if show_secrets else [mask_secrets(o) for o in comp.objects]
+            parts.append(header + (dump_all(objs) if objs else ""))
+    text = "".join(parts)
+    return text if show_secrets else _scrub(text, _secret_values(rendering))
+
+
+def write_rendering(rendering: Rendering, out: Path, *, show_secrets: bool = False) -> list[Path]:
+    """One file per component (and one for namespaces) under `out`; Helm values as values.yaml."""
+    out.mkdir(parents=True, exist_ok=True)
+    secrets = [] if show_secrets else _secret_values(rendering)
+    written: list[Path] = []
+
+    def write(path: Path, text: str) -> None:
+        path.write_text(_scrub(text, secrets), encoding="utf-8")
+        os.chmod(path, 0o600)
+        written.append(path)
+
+    for role, nss in sorted(rendering.namespaces.items()):
+        if nss:
+            write(out / f"00-namespaces-{role}.yaml", dump_all(nss))
+    workflow = [rendering.workflow] if rendering.workflow else []
+    for i, comp in enumerate(rendering.components + workflow, start=1):
+        if comp.source == "helm":
+            write(out / f"{i:02d}-{comp.name}.values.yaml", dump(comp.values or {}))
+        else:
+            objs = comp.objects if show_secrets else [mask_secrets(o) for o in comp.objects]
+            write(out / f"{i:02d}-{comp.name}.yaml", dump_all(objs))
+    return written

@@ -1,0 +1,44 @@
+"""Where lab keeps its state, cache and config.
+
+XDG locations by default (platformdirs), each overridable by an environment variable so tests
+and CI never touch a user's home: `LAB_STATE_DIR`, `LAB_CACHE_DIR`, `LAB_CONFIG` (a file).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "illm-lab"
+
+
+def _platformdirs_path(kind: str) -> Path:
+    import platformdirs
+
+    getter = {
+        "state": platformdirs.user_state_dir,
+        "cache": platformdirs.user_cache_dir,
+        "config": platformdirs.user_config_dir,
+    }[kind]
+    return Path(getter(APP))
+
+
+def state_dir() -> Path:
+    env = os.environ.get("LAB_STATE_DIR")
+    return Path(env) if env else _platformdirs_path("state")
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("LAB_CACHE_DIR")
+    return Path(env) if env else _platformdirs_path("cache")
+
+
+def config_file() -> Path:
+    env = os.environ.get("LAB_CONFIG")
+    return Path(env) if env else _platformdirs_path("config") / "config.yaml"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) readable by the owner only; return it."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path

@@ -1,0 +1,293 @@
+"""Rendering an experiment's templates into Helm values and Kubernetes objects, offline.
+
+Templates are untrusted input (an experiment may come from anyone), so they run in Jinja2's
+`ImmutableSandboxedEnvironment` with `StrictUndefined`: no Python internals, no mutation of the
+context, no undefined name silently rendering as an empty string. They see only the params and
+the experiment's metadata — never the process environment — and can include only files inside
+their own experiment folder. Output is deterministic: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from illm_lab import kinds
+from illm_lab.catalog import Entry
+from illm_lab.errors import TemplateError
+from illm_lab.model.experiment import Component, Experiment
+from illm_lab.params import MASK
+from illm_lab.yamlio import dump, dump_all, load_all, read_text
+
+LAB_LABEL_PREFIX = "lab.illm.io/"
+
+
+@dataclass
+class RenderedComponent:
+    name: str
+    cluster: str
+    namespace: str | None
+    source: str  # "manifests" | "helm"
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, Any] | None = None
+    depends_on: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Rendering:
+    """Everything an experiment deploys, per cluster role, before any cluster is touched."""
+
+    experiment: Experiment
+    params: dict[str, Any]
+    namespaces: dict[str, list[dict[str, Any]]]  # cluster role -> Namespace objects
+    components: list[RenderedComponent]
+    workflow: RenderedComponent | None = None
+
+    def objects(self, cluster: str | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for role, nss in sorted(self.namespaces.items()):
+            if cluster is None or role == cluster:
+                out.extend(nss)
+        for comp in self.components:
+            if cluster is None or comp.cluster == cluster:
+                out.extend(comp.objects)
+        return out
+
+
+class _FolderLoader(jinja2.BaseLoader):
+    """Loads templates from one folder only; `..`, absolute paths and symlinks out are refused."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Any]:
+        candidate = (self.root / template).resolve()
+        if not candidate.is_relative_to(self.root) or not candidate.is_file():
+            raise jinja2.TemplateNotFound(f"{template} (inside the experiment folder)")
+        text = read_text(candidate, what="template")
+        mtime = candidate.stat().st_mtime
+        return text, str(candidate), lambda: candidate.stat().st_mtime == mtime
+
+
+def _b64encode(value: Any) -> str:
+    return base64.b64encode(str(value).encode()).decode()
+
+
+def _to_yaml(value: Any) -> str:
+    return dump(value).rstrip("\n")
+
+
+def make_environment(folder: Path) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=_FolderLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["b64encode"] = _b64encode
+    env.filters["toyaml"] = _to_yaml
+    env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True)
+    env.filters["quote"] = lambda v: json.dumps(str(v))
+    return env
+
+
+def context(experiment: Experiment, params: dict[str, Any]) -> dict[str, Any]:
+    meta = experiment.metadata
+    return {
+        "params": params,
+        "experiment": {
+            "name": meta.name, "title": meta.title, "phase": meta.phase, "type": meta.type,
+            "tags": list(meta.tags),
+        },
+    }
+
+
+def render_template(env: ImmutableSandboxedEnvironment, name: str, ctx: dict[str, Any]) -> str:
+    """Render one template file, turning every template failure into a TemplateError with a line."""
+    folder = Path(getattr(env.loader, "root", "."))
+    display = str(folder / name)
+    try:
+        return env.get_template(name).render(ctx)
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or display}:{exc.lineno}"
+        raise TemplateError(f"template syntax error: {exc.message}", where=where) from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name}", where=_where(exc, display)) from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"undefined: {exc.message}", where=_where(exc, display)) from None
+    except SecurityError as exc:
+        raise TemplateError(f"not allowed in a template: {exc}", where=_where(exc, display)) from None
+    except TemplateError:
+        raise
+    except Exception as exc:  # any other failure inside template code is bad input, not a crash
+        msg = f"{type(exc).__name__}: {str(exc)[:200]}"
+        raise TemplateError(f"template failed: {msg}", where=_where(exc, display)) from None
+
+
+def _where(exc: BaseException, fallback: str) -> str:
+    """The template file and line a Jinja2 error came from (Jinja rewrites the traceback so)."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename.endswith((".j2", ".yaml", ".yml", ".md", ".tpl")) and f.lineno
+    ]
+    if frames:
+        return f"{frames[-1].filename}:{frames[-1].lineno}"
+    return fallback
+
+
+def render(entry: Entry, params: dict[str, Any]) -> Rendering:
+    """Render every component of `entry` with `params` (already resolved)."""
+    experiment = entry.experiment
+    env = make_environment(entry.folder)
+    ctx = context(experiment, params)
+    components: list[RenderedComponent] = []
+    for comp in experiment.spec.components:
+        components.append(render_component(entry, env, comp, ctx))
+    assign_namespaces(components)
+    return Rendering(
+        experiment=experiment,
+        params=params,
+        namespaces=namespace_objects(experiment),
+        components=components,
+        workflow=render_workflow(entry, env, ctx),
+    )
+
+
+def render_workflow(
+    entry: Entry, env: ImmutableSandboxedEnvironment, ctx: dict[str, Any]
+) -> RenderedComponent | None:
+    """The load workflow's objects, applied after the checks pass."""
+    wf = entry.experiment.spec.workflow
+    if wf is None:
+        return None
+    comp = Component(name="workflow", cluster=wf.cluster, namespace=wf.namespace,
+                     manifests=wf.manifests)
+    rendered = render_component(entry, env, comp, ctx)
+    assign_namespaces([rendered])
+    return rendered
+
+
+def assign_namespaces(components: list[RenderedComponent]) -> None:
+    """Give namespaced objects without a namespace their component's namespace."""
+    crds = kinds.crd_scopes([o for c in components for o in c.objects])
+    for comp in components:
+        if comp.namespace:
+            for obj in comp.objects:
+                meta = obj["metadata"]
+                if not meta.get("namespace") and kinds.is_namespaced(obj, crds) is not False:
+                    obj["metadata"] = {"name": meta["name"], "namespace": comp.namespace, **meta}
+
+
+def render_component(
+    entry: Entry, env: ImmutableSandboxedEnvironment, comp: Component, ctx: dict[str, Any]
+) -> RenderedComponent:
+    out = RenderedComponent(
+        name=comp.name, cluster=comp.cluster, namespace=comp.namespace,
+        source="helm" if comp.helm else "manifests", depends_on=list(comp.depends_on),
+    )
+    if comp.helm is not None:
+        if comp.helm.values:
+            text = render_template(env, comp.helm.values, ctx)
+            docs = load_all(text, source=f"{entry.folder / comp.helm.values} (rendered)")
+            values = docs[0].data if docs else {}
+            if len(docs) > 1 or not isinstance(values, dict):
+                raise TemplateError(
+                    "a values template must render to one mapping",
+                    where=str(entry.folder / comp.helm.values),
+                )
+            out.values = values
+        else:
+            out.values = {}
+        return out
+    for name in comp.manifests or []:
+        source = f"{entry.folder / name} (rendered)"
+        text = render_template(env, name, ctx)
+        for doc in load_all(text, source=source):
+            for obj in _expand_lists(doc.data):
+                _require_identity(obj, f"{source}:{doc.line_of(()) or 1}")
+                out.objects.append(obj)
+    return out
+
+
+def _expand_lists(data: Any) -> list[Any]:
+    if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+        return list(data["items"])
+    return [data]
+
+
+def _require_identity(obj: Any, where: str) -> None:
+    if not isinstance(obj, dict):
+        raise TemplateError("each YAML document must be a Kubernetes object (a mapping)", where=where)
+    for key in ("apiVersion", "kind"):
+        if not isinstance(obj.get(key), str) or not obj[key]:
+            raise TemplateError(f"object has no {key}", where=where)
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise TemplateError(f"{obj['kind']} has no metadata.name", where=where)
+
+
+def namespace_objects(experiment: Experiment) -> dict[str, list[dict[str, Any]]]:
+    """Namespace objects per cluster role: declared ones with their Pod Security labels, plus
+    every namespace a component deploys into."""
+    spec = experiment.spec
+    wanted: dict[str, set[str]] = {}
+    for comp in spec.components:
+        if comp.namespace:
+            wanted.setdefault(comp.cluster, set()).add(comp.namespace)
+    used = {ns for nss in wanted.values() for ns in nss}
+    for ns in spec.namespaces:
+        if ns not in used:
+            wanted.setdefault("target", set()).add(ns)
+    if spec.workflow:
+        wanted.setdefault(spec.workflow.cluster, set()).add(spec.workflow.namespace)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for role, names in sorted(wanted.items()):
+        objs = []
+        for name in sorted(names):
+            decl = spec.namespaces.get(name)
+            labels: dict[str, str] = dict(decl.labels) if decl else {}
+            if decl and decl.pod_security:
+                for mode in ("enforce", "audit", "warn"):
+                    labels[f"pod-security.kubernetes.io/{mode}"] = decl.pod_security
+            meta: dict[str, Any] = {"name": name}
+            if labels:
+                meta["labels"] = labels
+            if decl and decl.annotations:
+                meta["annotations"] = dict(decl.annotations)
+            objs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+        out[role] = objs
+    return out
+
+
+def mask_secrets(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `obj` with the values of a Secret's data and stringData replaced by a mask."""
+    if obj.get("kind") not in kinds.SECRET_KINDS:
+        return obj
+    out = dict(obj)
+    for key in ("data", "stringData"):
+        if isinstance(obj.get(key), dict):
+            out[key] = {k: MASK for k in obj[key]}
+    return out
+
+
+def to_yaml_stream(rendering: Rendering, *, show_secrets: bool = False) -> str:
+    objs = rendering.objects()
+    if not show_secrets:
+        objs = [mask_secrets(o) for o in objs]
+    return dump_all(objs) if objs else ""
+
+
+def values_yaml(values: dict[str, Any]) -> str:
+    return dump(values)

@@ -1,0 +1,1 @@
+"""Adapter for external tools (helm, talosctl, kind, docker): the only package that imports `sh`."""

@@ -1,0 +1,73 @@
+"""Plain data views of catalog entries for the UI and for JSON output (no printing here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from illm_lab.catalog import Entry
+from illm_lab.model.checks import check_type, effective_timeout
+
+
+def experiment_summary(entry: Entry) -> dict[str, Any]:
+    meta = entry.experiment.metadata
+    return {
+        "name": meta.name,
+        "title": meta.title,
+        "phase": meta.phase,
+        "type": meta.type,
+        "tags": list(meta.tags),
+        "path": str(entry.folder),
+    }
+
+
+def experiment_rows(entries: list[Entry]) -> tuple[list[str], list[list[str]]]:
+    cols = ["NAME", "PHASE", "TYPE", "TITLE", "TAGS"]
+    rows = [
+        [e.name, e.experiment.metadata.phase, e.experiment.metadata.type,
+         e.experiment.metadata.title, ",".join(e.experiment.metadata.tags)]
+        for e in entries
+    ]
+    return cols, rows
+
+
+def experiment_detail(entry: Entry) -> dict[str, Any]:
+    """The manifest as data, with secret param defaults masked."""
+    data = entry.experiment.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for name, param in entry.experiment.spec.params.items():
+        if param.secret and "default" in data["spec"]["params"][name]:
+            data["spec"]["params"][name]["default"] = "***"
+    data["path"] = str(entry.folder)
+    return data
+
+
+def detail_lines(entry: Entry) -> list[str]:
+    exp = entry.experiment
+    meta, spec = exp.metadata, exp.spec
+    out = [f"{meta.name} — {meta.title}", f"phase {meta.phase} · {meta.type} · tags: "
+           f"{', '.join(meta.tags) or '-'}"]
+    if meta.description:
+        out += ["", meta.description.strip()]
+    out += ["", "clusters:"]
+    out += [f"  {role}: {c.provider}, {c.size}" for role, c in spec.clusters.items()]
+    if spec.params:
+        out += ["params:"]
+        for name, p in spec.params.items():
+            default = "***" if p.secret else p.default
+            about = f" — {p.description}" if p.description else ""
+            out.append(f"  {name} ({p.type}) = {default!r}{about}")
+    out += ["components:"]
+    for comp in spec.components:
+        if comp.helm:
+            h = comp.helm
+            src = f"chart {h.chart or h.oci or h.path}@{h.version or 'local'}"
+        else:
+            src = f"manifests {', '.join(comp.manifests or [])}"
+        deps = f" after {', '.join(comp.depends_on)}" if comp.depends_on else ""
+        out.append(f"  {comp.name} → {comp.cluster}/{comp.namespace or '-'}: {src}{deps}")
+    checks = spec.checks
+    if checks:
+        out += ["checks:"]
+        out += [f"  {c.name} [{check_type(c)}, {effective_timeout(c):g}s]" for c in checks]
+    if spec.tutorial:
+        out += [f"tutorial: {spec.tutorial.guide}, {len(spec.tutorial.checkpoints)} checkpoints"]
+    return out

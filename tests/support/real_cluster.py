@@ -1,0 +1,1 @@
+"""Test-support fixtures (tier real_cluster)."""
