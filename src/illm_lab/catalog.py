@@ -8,7 +8,6 @@ that maps pydantic's errors to `file:line: field.path: message`. Folders whose n
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +47,6 @@ class Entry:
     @property
     def manifest(self) -> Path:
         return self.folder / MANIFEST
-
-
-def experiments_dir(override: Path | str | None = None) -> Path:
-    """`--experiments-dir` > `LAB_EXPERIMENTS_DIR` > `./experiments`."""
-    if override:
-        return Path(override)
-    env = os.environ.get("LAB_EXPERIMENTS_DIR")
-    return Path(env) if env else Path("experiments")
 
 
 def discover(root: Path) -> list[Path]:

@@ -42,3 +42,11 @@ def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) readable by the owner only; return it."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def experiments_dir(override: Path | str | None = None) -> Path:
+    """`--experiments-dir` > `LAB_EXPERIMENTS_DIR` > `./experiments`."""
+    if override:
+        return Path(override)
+    env = os.environ.get("LAB_EXPERIMENTS_DIR")
+    return Path(env) if env else Path("experiments")

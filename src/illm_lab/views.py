@@ -20,16 +20,6 @@ def experiment_summary(entry: Entry) -> dict[str, Any]:
     }
 
 
-def experiment_rows(entries: list[Entry]) -> tuple[list[str], list[list[str]]]:
-    cols = ["NAME", "PHASE", "TYPE", "TITLE", "TAGS"]
-    rows = [
-        [e.name, e.experiment.metadata.phase, e.experiment.metadata.type,
-         e.experiment.metadata.title, ",".join(e.experiment.metadata.tags)]
-        for e in entries
-    ]
-    return cols, rows
-
-
 def experiment_detail(entry: Entry) -> dict[str, Any]:
     """The manifest as data, with secret param defaults masked."""
     data = entry.experiment.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -96,7 +96,7 @@ def test_render_values_file_then_set(lab: Lab, tmp_path: Path) -> None:
     values = tmp_path / "v.yaml"
     values.write_text("replicas: 4\nimage: other:2\n")
     res = run(lab, "render", "demo", "--values", str(values), "--set", "replicas=5")
-    deploy = [d for d in yaml.safe_load_all(res.stdout) if d and d["kind"] == "Deployment"][0]
+    deploy = next(d for d in yaml.safe_load_all(res.stdout) if d and d["kind"] == "Deployment")
     assert deploy["spec"]["replicas"] == 5
     assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "other:2"
 
@@ -182,3 +182,28 @@ def test_offline_commands_do_not_import_kubernetes(catalog: Path) -> None:
             [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, timeout=60
         )
         assert "CLEAN 0" in proc.stderr, (args, proc.stderr[-500:])
+
+
+def test_list_cache_follows_edits(lab: Lab, catalog: Path) -> None:
+    assert json.loads(run(lab, "list", "-o", "json").stdout)[0]["title"] == "A test experiment"
+    manifest = catalog / "demo" / "experiment.yaml"
+    manifest.write_text(manifest.read_text().replace("A test experiment", "Renamed"))
+    assert json.loads(run(lab, "list", "-o", "json").stdout)[0]["title"] == "Renamed"
+    manifest.write_text(manifest.read_text().replace("type: demo", "type: nope"))
+    res = run(lab, "list", "-o", "json")
+    assert res.exit_code == 2 and json.loads(res.stdout) == [] and "metadata.type" in res.stderr
+    res = run(lab, "list", "-o", "json")
+    assert res.exit_code == 2 and "metadata.type" in res.stderr, "a cached problem is still reported"
+
+
+def test_warm_list_does_not_import_pydantic(catalog: Path) -> None:
+    env = {**os.environ, "LAB_EXPERIMENTS_DIR": str(catalog)}
+    probe = (
+        "import sys\nfrom illm_lab.cli.main import app\n"
+        "try:\n    app(args=['list'], prog_name='lab')\nexcept SystemExit:\n    pass\n"
+        "print('PYDANTIC' if 'pydantic' in sys.modules else 'LIGHT', file=sys.stderr)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert "PYDANTIC" in first.stderr  # cold: every manifest is validated
+    second = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert "LIGHT" in second.stderr, second.stderr

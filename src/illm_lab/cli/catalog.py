@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from illm_lab import ui
+from illm_lab import paths, ui
 from illm_lab.cli.options import Format, OutputOpt, settings
 
 
@@ -26,19 +26,25 @@ def list_cmd(
     output: OutputOpt = Format.table,
 ) -> None:
     """List the experiments of the catalog."""
-    from illm_lab import catalog, views
+    from illm_lab import index
 
-    entries, problems = catalog.load_all(catalog.experiments_dir(settings(ctx).experiments_dir))
-    chosen = catalog.select(entries, phase=phase, tags=tag)
+    found, problems = index.summaries(paths.experiments_dir(settings(ctx).experiments_dir))
+    chosen = index.select(found, phase=phase, tags=tag)
     if output is Format.table:
-        ui.table(None, *views.experiment_rows(chosen))
+        ui.table(None, *_rows(chosen))
+    elif output is Format.json:
+        ui.json_out(chosen)
     else:
-        data = [views.experiment_summary(e) for e in chosen]
-        ui.json_out(data) if output is Format.json else ui.yaml_out(data)
+        ui.yaml_out(chosen)
     for problem in problems:
-        ui.error(str(problem))
+        ui.error(problem)
     if problems:
         raise typer.Exit(2)
+
+
+def _rows(found: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    cols = ["NAME", "PHASE", "TYPE", "TITLE", "TAGS"]
+    return cols, [[s["name"], s["phase"], s["type"], s["title"], ",".join(s["tags"])] for s in found]
 
 
 def show_cmd(
@@ -49,7 +55,7 @@ def show_cmd(
     """Show one experiment: metadata, params, components and checks."""
     from illm_lab import catalog, views
 
-    entry = catalog.find(catalog.experiments_dir(settings(ctx).experiments_dir), experiment)
+    entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
     data = views.experiment_detail(entry)
     if output is Format.json:
         ui.json_out(data)
@@ -69,9 +75,9 @@ def new_cmd(
     ] = "demo",
 ) -> None:
     """Scaffold a new experiment from experiments/_template."""
-    from illm_lab import catalog, scaffold
+    from illm_lab import scaffold
 
-    root = catalog.experiments_dir(settings(ctx).experiments_dir)
+    root = paths.experiments_dir(settings(ctx).experiments_dir)
     folder = scaffold.create(root, experiment, title=title, phase=phase, type_=type_)
     ui.info(f"created {folder}/ — edit experiment.yaml, then run: lab lint {experiment}")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from illm_lab import ui
+from illm_lab import paths, ui
 from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings
 
 
@@ -31,7 +31,7 @@ def render_cmd(
     """Render an experiment's manifests (and Helm values) to YAML, without a cluster."""
     from illm_lab import catalog, output, params, render
 
-    entry = catalog.find(catalog.experiments_dir(settings(ctx).experiments_dir), experiment)
+    entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
     resolved = params.resolve(entry.experiment, values, set_)
     rendering = render.render(entry, resolved)
     if out is None:
@@ -52,9 +52,9 @@ def lint_cmd(
     output: OutputOpt = Format.table,
 ) -> None:
     """Check manifests, templates and rendered objects; exit 1 on any error finding."""
-    from illm_lab import catalog, lint
+    from illm_lab import catalog, lint, paths
 
-    root = catalog.experiments_dir(settings(ctx).experiments_dir)
+    root = paths.experiments_dir(settings(ctx).experiments_dir)
     folders = catalog.discover(root)
     if experiments:
         known = {f.name: f for f in folders}

@@ -1,5 +1,4 @@
-"""Pydantic models of lab's inputs and records. No I/O happens here."""
+"""Pydantic models of lab's inputs and records. No I/O happens here.
 
-from illm_lab.model.experiment import API_VERSION, Experiment
-
-__all__ = ["API_VERSION", "Experiment"]
+Nothing is imported here, so that `illm_lab.model.phases` stays free of pydantic.
+"""

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from illm_lab.model.base import DNS_LABEL, Duration, Strict
 from illm_lab.model.checks import Check, Role
+from illm_lab.model.phases import phase_matches
 
 API_VERSION = "lab.illm.io/v1alpha1"
 
@@ -287,5 +288,4 @@ class Experiment(Strict):
 
     def matches_phase(self, phase: str) -> bool:
         """`--phase 3` matches 3 and 3.x; `--phase 3.1` matches only 3.1; letters match exactly."""
-        mine = self.metadata.phase
-        return mine == phase or mine.split(".")[0] == phase
+        return phase_matches(self.metadata.phase, phase)

@@ -1,0 +1,41 @@
+"""The validation record `lab conduct --record` writes next to an experiment.
+
+`experiments/<name>/validation.yaml` is meant to be committed: it is the evidence behind the
+roadmap's "validated" count (`lab roadmap`). An experiment counts as validated when its latest
+record passed every check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from illm_lab.model.base import Strict
+
+RECORD_FILE = "validation.yaml"
+
+
+class RecordCluster(Strict):
+    role: str = "target"
+    provider: str = Field(description="local, kind, talos, talos-metal, existing, ...")
+    kubernetes_version: str
+
+
+class RecordCheck(Strict):
+    name: str
+    passed: bool
+    duration_seconds: float = 0.0
+    message: str | None = None
+
+
+class ValidationRecord(Strict):
+    api_version: str = "lab.illm.io/v1alpha1"
+    kind: str = "ValidationRecord"
+    experiment: str
+    date: datetime
+    lab_version: str
+    clusters: list[RecordCluster] = Field(default_factory=list)
+    params_hash: str = Field(description="sha256 of the resolved params, secrets masked")
+    passed: bool
+    checks: list[RecordCheck] = Field(default_factory=list)

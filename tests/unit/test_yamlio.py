@@ -1,0 +1,67 @@
+"""The YAML reader: line map, refusals, and deterministic dumping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from illm_lab.errors import InputError
+from illm_lab.yamlio import dump, format_path, load_all, load_file
+
+
+def test_line_map_points_at_keys_and_items() -> None:
+    doc = load_all("a:\n  b:\n    - x\n    - y: 1\n")[0]
+    assert doc.line_of(("a",)) == 1
+    assert doc.line_of(("a", "b", 1)) == 4
+    assert doc.line_of(("a", "b", 1, "y")) == 4
+    assert doc.line_of(("a", "b", 1, "y", "deeper")) == 4
+
+
+def test_format_path() -> None:
+    assert format_path(("spec", "checks", 0, "timeout")) == "spec.checks[0].timeout"
+
+
+def test_duplicate_keys_refused_with_both_lines() -> None:
+    with pytest.raises(InputError, match=r"duplicate key 'a' \(first at line 1\)") as info:
+        load_all("a: 1\nb: 2\na: 3\n", source="f.yaml")
+    assert info.value.where == "f.yaml:3"
+
+
+def test_merge_keys_are_allowed() -> None:
+    doc = load_all("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n")[0]
+    assert doc.data["other"] == {"x": 1, "y": 2}
+
+
+def test_a_few_aliases_are_fine_a_bomb_is_not() -> None:
+    assert load_all("a: &a [1, 2]\nb: *a\nc: *a\n")[0].data["c"] == [1, 2]
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    with pytest.raises(InputError, match="aliases"):
+        load_all(bomb)
+
+
+def test_size_limit_and_non_utf8(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"a: " + b"x" * (1024 * 1024) + b"\n")
+    with pytest.raises(InputError, match="over the limit"):
+        load_file(big)
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"a: 1\nb: \xff\n")
+    with pytest.raises(InputError, match="not valid UTF-8") as info:
+        load_file(bad)
+    assert info.value.where == f"{bad}:2"
+
+
+def test_missing_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        load_file(tmp_path / "nope.yaml")
+    with pytest.raises(InputError, match="is a directory"):
+        load_file(tmp_path)
+
+
+def test_dump_is_block_style_with_literal_multiline() -> None:
+    text = dump({"b": 1, "a": "line1\nline2\n"})
+    assert text.startswith("b: 1\n")
+    assert "a: |" in text
