@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from illm_lab import catalog, kinds, params, render
-from illm_lab.errors import InputError
+from illm_lab.errors import InputError, LabError
 from illm_lab.model.checks import AnyCheck, parse_service_ref
 
 DEFAULT_KUBE_VERSION = "1.31"
@@ -71,22 +71,79 @@ def lint_folder(folder: Path, kube_version: str = DEFAULT_KUBE_VERSION) -> LintR
         result.add("error", str(entry.manifest), str(exc))
         return result
     rendering = _render_each(entry, resolved, result)
+    unrendered = _render_charts(entry, rendering, kube_version, result)
     comps = rendering.components + ([rendering.workflow] if rendering.workflow else [])
-    objects = [(c.name, c.cluster, o) for c in comps for o in c.objects]
+    objects = [(c.name, c.cluster, o) for c in comps for o in _objects_of(c)]
     objects += [("namespaces", role, o) for role, nss in rendering.namespaces.items() for o in nss]
     result.objects = len(objects)
     _check_duplicates(entry, objects, result)
     _check_labels(entry, objects, result)
     _check_schemas(entry, objects, kube_version, result)
-    _check_targets(entry, rendering, result)
-    for comp in rendering.components:
-        if comp.source == "helm":
-            result.add(
-                "note", str(entry.manifest),
-                f"component {comp.name}: chart not rendered offline; its objects were not "
-                "validated and check targets inside it were not verified",
-            )
+    _check_targets(entry, rendering, unrendered, result)
     return result
+
+
+def _objects_of(comp: render.RenderedComponent) -> list[dict[str, Any]]:
+    """Main objects and hook objects; a hook in both phases is one object, listed once."""
+    out = list(comp.objects)
+    seen: set[int] = set()
+    for phase in comp.hooks_before + comp.hooks_after:
+        for hook in phase.hooks:
+            if id(hook.object) not in seen:
+                seen.add(id(hook.object))
+                out.append(hook.object)
+    return out
+
+
+def _render_charts(
+    entry: catalog.Entry, rendering: render.Rendering, kube_version: str, result: LintResult
+) -> set[str]:
+    """Render helm components from the chart cache — lint never pulls, so it stays offline —
+    checking their values against the chart's values.schema.json first. Returns the names of
+    the helm components left unrendered; each of them got a finding saying why."""
+    from illm_lab import charts
+    from illm_lab.charts import rendering as chart_rendering
+    from illm_lab.charts import values as chart_values
+    from illm_lab.tools.run import ToolNotFound
+
+    cache = charts.ChartCache()
+    secrets = chart_rendering.secret_values(rendering)
+    rendered = {c.name: c for c in rendering.components}
+    unrendered: set[str] = set()
+    for i, spec in enumerate(entry.experiment.spec.components):
+        comp = rendered.get(spec.name)
+        if spec.helm is None or comp is None:
+            continue
+        unrendered.add(spec.name)
+        where = f"{entry.manifest}:{entry.document.line_of(('spec', 'components', i, 'helm')) or 1}"
+        unverified = "so its objects and the check targets inside it were not verified"
+        try:
+            source = charts.locate(spec.helm, entry.folder, cache=cache, offline=True)
+            problems = chart_values.check(source.path, comp.values or {}, label=source.label)
+        except charts.ChartNotCached:
+            result.add("note", where, f"component {spec.name}: chart {charts.ChartRef.of(spec.helm)} "
+                       f"is not in the chart cache, {unverified} (`lab charts pull {entry.name}` "
+                       "fetches it)")
+            continue
+        except InputError as exc:
+            result.add("error", exc.where or where, exc.message)
+            continue
+        values_at = str(entry.folder / spec.helm.values) if spec.helm.values else where
+        for problem in problems or []:
+            result.add("error", values_at, f"component {spec.name}: values do not match the "
+                       f"values.schema.json of chart {source.label}: {problem}")
+        if problems:
+            continue
+        try:
+            charts.render_chart(comp, spec.helm, source, kube_version=kube_version, secrets=secrets)
+        except ToolNotFound as exc:
+            result.add("note", where, f"component {spec.name}: chart not rendered ({exc}), {unverified}")
+            continue
+        except LabError as exc:  # helm failed, or its output is not a list of objects
+            result.add("error", exc.where or where, f"component {spec.name}: {exc.message}")
+            continue
+        unrendered.discard(spec.name)
+    return unrendered
 
 
 def _check_files(entry: catalog.Entry, result: LintResult) -> None:
@@ -245,10 +302,12 @@ def _open_metadata(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": props}
 
 
-def _check_targets(entry: catalog.Entry, rendering: render.Rendering, result: LintResult) -> None:
+def _check_targets(
+    entry: catalog.Entry, rendering: render.Rendering, unrendered: set[str], result: LintResult
+) -> None:
     """Every check's workload, object or service must be among the rendered objects."""
     exp = entry.experiment
-    has_charts = {c.cluster for c in rendering.components if c.source == "helm"}
+    has_charts = {c.cluster for c in rendering.components if c.name in unrendered}
     checks: list[tuple[tuple[str | int, ...], AnyCheck]] = [
         (("spec", "checks", i), c) for i, c in enumerate(exp.spec.checks)
     ]
@@ -267,7 +326,7 @@ def _check_targets(entry: catalog.Entry, rendering: render.Rendering, result: Li
             target = f"{kind} {namespace + '/' if namespace else ''}{name or selector}"
             if check.cluster in has_charts:
                 result.add("note", where, f"check {check.name!r}: target {target} not verified "
-                           "(it may come from a chart that is not rendered offline)")
+                           "(it may come from a chart that was not rendered)")
             else:
                 result.add("error", where, f"check {check.name!r}: target {target} is not among "
                            "the rendered objects")

@@ -31,6 +31,25 @@ LAB_LABEL_PREFIX = "lab.illm.io/"
 
 
 @dataclass
+class Hook:
+    """A Helm hook object and what its annotations ask for (see charts/hooks.py)."""
+
+    object: dict[str, Any]
+    events: list[str]
+    weight: int = 0
+    delete_policies: list[str] = field(default_factory=lambda: ["before-hook-creation"])
+
+
+@dataclass
+class HookPhase:
+    """Hooks of one weight, applied together and waited for (Jobs complete) before the next
+    phase; phases run in ascending weight, before or after the component's main apply."""
+
+    weight: int
+    hooks: list[Hook]
+
+
+@dataclass
 class RenderedComponent:
     name: str
     cluster: str
@@ -39,6 +58,10 @@ class RenderedComponent:
     objects: list[dict[str, Any]] = field(default_factory=list)
     values: dict[str, Any] | None = None
     depends_on: list[str] = field(default_factory=list)
+    # Filled for helm components by charts.render_charts(); empty until then.
+    hooks_before: list[HookPhase] = field(default_factory=list)
+    hooks_after: list[HookPhase] = field(default_factory=list)
+    chart: str | None = None  # what was rendered, e.g. "labdemo 0.1.0 (sha256:1a2b3c4d5e6f)"
 
 
 @dataclass
@@ -50,6 +73,7 @@ class Rendering:
     namespaces: dict[str, list[dict[str, Any]]]  # cluster role -> Namespace objects
     components: list[RenderedComponent]
     workflow: RenderedComponent | None = None
+    folder: Path | None = None  # the experiment folder, where local charts are found
 
     def objects(self, cluster: str | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -162,6 +186,7 @@ def render(entry: Entry, params: dict[str, Any]) -> Rendering:
         namespaces=namespace_objects(experiment),
         components=components,
         workflow=render_workflow(entry, env, ctx),
+        folder=entry.folder,
     )
 
 

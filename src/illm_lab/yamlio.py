@@ -92,10 +92,13 @@ def load_file(path: Path, *, what: str = "YAML file") -> Document:
     return docs[0]
 
 
-def load_all(text: str, *, source: str = "<string>") -> list[Document]:
-    """Parse every document of a YAML stream; empty documents are dropped."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        raise InputError(f"YAML is over the limit of {MAX_BYTES} bytes", where=source)
+def load_all(text: str, *, source: str = "<string>", max_bytes: int = MAX_BYTES) -> list[Document]:
+    """Parse every document of a YAML stream; empty documents are dropped.
+
+    `max_bytes` may be raised for output we generated ourselves (a chart's CRDs can exceed 1 MB).
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise InputError(f"YAML is over the limit of {max_bytes} bytes", where=source)
     loader = _Loader(text)
     docs: list[Document] = []
     try:

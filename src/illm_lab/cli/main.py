@@ -8,8 +8,14 @@ from typing import Annotated
 import typer
 
 from illm_lab import __version__, ui
+from illm_lab.cli import adr as adr_cmds
 from illm_lab.cli import catalog as catalog_cmds
+from illm_lab.cli import charts as charts_cmds
+from illm_lab.cli import conduct as conduct_cmds
+from illm_lab.cli import deploy as deploy_cmds
+from illm_lab.cli import doctor as doctor_cmds
 from illm_lab.cli import render as render_cmds
+from illm_lab.cli import roadmap as roadmap_cmds
 from illm_lab.cli.handler import LabGroup
 from illm_lab.cli.options import Settings
 
@@ -57,6 +63,12 @@ def root(
 
 catalog_cmds.register(app)
 render_cmds.register(app)
+deploy_cmds.register(app)
+conduct_cmds.register(app)
+app.add_typer(charts_cmds.app, name="charts")
+doctor_cmds.register(app)
+roadmap_cmds.register(app)
+adr_cmds.register(app)
 
 
 def main() -> None:

@@ -1,1 +1,24 @@
-"""Adapter for the Kubernetes API: the only package that imports `kubernetes`."""
+"""Adapter for the Kubernetes API: the only package that imports `kubernetes`.
+
+Public API (other packages code against these names):
+
+- `connect(kubeconfig, context) -> Cluster` — read-only use of the kubeconfig; ConfigError (exit 2)
+  when it is malformed, `errors.Unreachable` (a ClusterError, exit 3) on the first request to a
+  server that does not answer.
+- `Cluster` — `server_version`, `get`, `list`, `observe` (list + watch), `events`, `pod_logs`,
+  `proxy_get`, `create`, `apply` (server-side apply), `delete` (foreground, optional wait), `close`.
+- `errors` — `ApiError` and its per-status subclasses (`Conflict`, `Invalid`, `NotFound`, ...),
+  `Unreachable`, `UnknownKind`, `WaitTimeout`, `WaitFailed`; all are `ClusterError`s.
+
+Importing this package imports `kubernetes` (about 0.25 s): commands import it lazily.
+"""
+
+from __future__ import annotations
+
+from illm_lab.kube import errors
+from illm_lab.kube.cluster import FIELD_MANAGER, Cluster, connect
+from illm_lab.kube.config import Target
+from illm_lab.kube.resources import Resource
+from illm_lab.kube.retry import RetryPolicy
+
+__all__ = ["FIELD_MANAGER", "Cluster", "Resource", "RetryPolicy", "Target", "connect", "errors"]

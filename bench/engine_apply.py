@@ -1,0 +1,245 @@
+"""P2: applying 300 mixed objects — `lab apply` vs `kubectl apply --server-side -f`, whole processes.
+
+ConfigMaps, Secrets, Services and Deployments (0 replicas: the figure is about the API, not about
+starting 60 pods on one node) spread over 10 namespaces. Each iteration gets fresh namespaces for
+each tool so "create" really creates; the tools never touch each other's objects. Cases, timed as
+whole processes (Python start-up and imports included for lab; kubectl with a warm discovery
+cache, as on a user's machine):
+
+- create — report only;
+- unchanged re-apply — goal <= 0.5x kubectl;
+- create with 20 ms added round-trip latency through the fault proxy (as against a cloud
+  cluster) — goal <= 0.5x kubectl.
+
+Usage: python bench/engine_apply.py (--kubeconfig K [--context C] | --local-cluster) [--runs N]
+       [--objects 300] [--namespaces 10] [--no-write]. `--local-cluster` starts the tier-3 cluster
+       (`scripts/local-cluster up`, root only) for the run and removes it afterwards.
+Skips the kubectl side (with a message) if kubectl is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import yaml
+
+from bench.report import median, update_section
+
+REPO = Path(__file__).resolve().parents[1]
+LATENCY = 0.020
+
+
+def objects(prefix: str, total: int, namespaces: int) -> tuple[list[str], list[dict[str, Any]]]:
+    """`total` objects over `namespaces` namespaces: 1/3 ConfigMaps, 1/4 Secrets, the rest split
+    between Services and Deployments."""
+    names = [f"{prefix}-{i}" for i in range(namespaces)]
+    out: list[dict[str, Any]] = []
+    for i in range(total):
+        ns = names[i % namespaces]
+        n = i // namespaces
+        kind = ("ConfigMap", "ConfigMap", "Secret", "Service", "Deployment", "ConfigMap",
+                "Secret", "Service", "Deployment", "ConfigMap", "Secret", "Deployment")[n % 12]
+        name = f"{kind.lower()}-{n}"
+        meta = {"name": name, "namespace": ns, "labels": {"app": name}}
+        if kind == "ConfigMap":
+            out.append({"apiVersion": "v1", "kind": kind, "metadata": meta,
+                        "data": {"config.yaml": f"key: {n}\nlevel: info\n", "mode": "fast"}})
+        elif kind == "Secret":
+            out.append({"apiVersion": "v1", "kind": kind, "metadata": meta, "type": "Opaque",
+                        "stringData": {"password": f"pw-{n}"}})
+        elif kind == "Service":
+            out.append({"apiVersion": "v1", "kind": kind, "metadata": meta, "spec": {
+                "selector": {"app": name},
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}})
+        else:
+            out.append({"apiVersion": "apps/v1", "kind": kind, "metadata": meta, "spec": {
+                "replicas": 0, "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{
+                    "name": "app", "image": "lab.local/labapp:1", "imagePullPolicy": "Never",
+                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                    "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}}})
+    return names, out
+
+
+def write_experiment(root: Path, name: str, namespaces: list[str], objs: list[dict[str, Any]]) -> None:
+    folder = root / name
+    (folder / "manifests").mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "apiVersion": "lab.illm.io/v1alpha1", "kind": "Experiment",
+        "metadata": {"name": name, "title": "P2 benchmark objects", "phase": "1", "type": "benchmark"},
+        "spec": {"namespaces": {ns: {} for ns in namespaces},
+                 "components": [{"name": "objects", "manifests": ["manifests/objects.yaml"],
+                                 "wait": False}]},
+    }
+    (folder / "experiment.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    (folder / "manifests" / "objects.yaml").write_text(yaml.safe_dump_all(objs, sort_keys=False))
+
+
+def kubectl_file(path: Path, namespaces: list[str], objs: list[dict[str, Any]]) -> None:
+    nss = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in namespaces]
+    path.write_text(yaml.safe_dump_all(nss + objs, sort_keys=False))
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - t0
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:4])} ... failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def with_local_cluster(args: argparse.Namespace, argv: list[str]) -> dict[str, float]:
+    """Run `main` against a tier-3 cluster started for this run, then tear it down."""
+    import json
+
+    script = [sys.executable, str(REPO / "scripts" / "local-cluster")]
+    workdir = Path(tempfile.mkdtemp(prefix="lab-bench-cluster-", dir="/tmp"))
+    up = subprocess.run([*script, "up", "--workdir", str(workdir)], capture_output=True, text=True,
+                        check=False)
+    try:
+        if up.returncode != 0:
+            raise SystemExit(f"local-cluster up failed:\n{up.stderr[-2000:]}")
+        info = json.loads(up.stdout.strip().splitlines()[-1])
+        rest = [a for a in argv if a != "--local-cluster"]
+        return main([*rest, "--kubeconfig", info["kubeconfig"], "--context", info["context"]])
+    finally:
+        subprocess.run([*script, "down", "--workdir", str(workdir)], capture_output=True, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def cleanup(kubeconfig: Path, context: str | None, namespaces: list[str]) -> None:
+    """Delete the benchmark's namespaces (all first, then wait for each)."""
+    from illm_lab import kube
+    from illm_lab.errors import LabError
+
+    try:
+        with kube.connect(kubeconfig, context) as cluster:
+            deadline = time.monotonic() + 300
+            for ns in namespaces:
+                cluster.delete("v1", "Namespace", ns, wait=False, deadline=deadline)
+            for ns in namespaces:
+                cluster.delete("v1", "Namespace", ns, wait=True, deadline=deadline)
+    except LabError as exc:
+        print(f"cleanup failed, namespaces may be left: {exc}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kubeconfig", type=Path)
+    parser.add_argument("--local-cluster", action="store_true")
+    parser.add_argument("--context")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--objects", type=int, default=300)
+    parser.add_argument("--namespaces", type=int, default=10)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    if args.local_cluster:
+        return with_local_cluster(args, list(argv) if argv is not None else sys.argv[1:])
+    if args.kubeconfig is None:
+        parser.error("give --kubeconfig or --local-cluster")
+
+    from tests.support.faultproxy import FaultProxy, Latency
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        print("kubectl not found: measuring lab alone, no ratios", file=sys.stderr)
+    work = Path(tempfile.mkdtemp(prefix="lab-bench-p2-"))
+    env = {**os.environ, "LAB_STATE_DIR": str(work / "state"), "LAB_CONFIG": str(work / "config.yaml"),
+           "PYTHONPATH": str(REPO / "src"), "NO_COLOR": "1"}
+    proxy = FaultProxy(args.kubeconfig, context=args.context, workdir=work / "proxy").start()
+    proxy.add(Latency(LATENCY))
+    samples: dict[str, list[float]] = {}
+    created: list[str] = []
+    cache = work / "kubectl-cache"
+
+    def kubectl_argv(kubeconfig: Path, context: str | None, path: Path) -> list[str]:
+        assert kubectl is not None
+        out = [kubectl, "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache)]
+        if context:
+            out += ["--context", context]
+        return [*out, "apply", "--server-side", "--field-manager", "kubectl-bench", "-f", str(path)]
+
+    def lab_argv(root: Path, name: str, kubeconfig: Path, context: str | None) -> list[str]:
+        out = [sys.executable, "-m", "illm_lab", "-q", "--experiments-dir", str(root), "apply", name,
+               "--kubeconfig", str(kubeconfig), "--no-prune"]
+        return [*out, "--context", context] if context else out
+
+    try:
+        if kubectl:  # warm kubectl's discovery cache for both servers, as on a user's machine
+            for kc, ctx in ((args.kubeconfig, args.context), (proxy.kubeconfig, None)):
+                assert kc is not None
+                base = [kubectl, "--kubeconfig", str(kc), "--cache-dir", str(cache)]
+                subprocess.run([*base, *(["--context", ctx] if ctx else []), "api-resources"],
+                               capture_output=True, env=env, check=True)
+        for run in range(args.runs):
+            for case, kubeconfig, context in (("create", args.kubeconfig, args.context),
+                                              ("latency", proxy.kubeconfig, None)):
+                assert kubeconfig is not None
+                tag = f"p2{case[0]}{run}-{os.getpid() % 10000}"
+                names, objs = objects(f"{tag}l", args.objects, args.namespaces)
+                root = work / f"exp-{tag}"
+                write_experiment(root, f"bench-{tag}", names, objs)
+                created += names
+                samples.setdefault(f"lab {case}", []).append(
+                    timed(lab_argv(root, f"bench-{tag}", kubeconfig, context), env))
+                if case == "create":
+                    samples.setdefault("lab unchanged", []).append(
+                        timed(lab_argv(root, f"bench-{tag}", kubeconfig, context), env))
+                if kubectl:
+                    knames, kobjs = objects(f"{tag}k", args.objects, args.namespaces)
+                    path = work / f"{tag}.yaml"
+                    kubectl_file(path, knames, kobjs)
+                    created += knames
+                    samples.setdefault(f"kubectl {case}", []).append(
+                        timed(kubectl_argv(kubeconfig, context, path), env))
+                    if case == "create":
+                        samples.setdefault("kubectl unchanged", []).append(
+                            timed(kubectl_argv(kubeconfig, context, path), env))
+    finally:
+        proxy.stop()
+        cleanup(args.kubeconfig, args.context, created)
+        shutil.rmtree(work, ignore_errors=True)
+
+    med = {k: median(v) for k, v in samples.items()}
+    ratios = {case: med[f"lab {case}"] / med[f"kubectl {case}"]
+              for case in ("create", "unchanged", "latency") if f"kubectl {case}" in med}
+    total = args.objects + args.namespaces
+    goals = {"create": "report only", "unchanged": "<= 0.5", "latency": "<= 0.5"}
+    rows = [
+        f"| {label} | {med.get('lab ' + case, 0):.2f} s | "
+        + (f"{med['kubectl ' + case]:.2f} s | {ratios[case]:.2f} |" if case in ratios else "— | — |")
+        + f" {goals[case]} |"
+        for case, label in (("create", "create"), ("unchanged", "unchanged re-apply"),
+                            ("latency", f"create, +{LATENCY * 1000:.0f} ms per request"))
+    ]
+    lines = [
+        "## P2 — applying 300 mixed objects: `lab apply` vs `kubectl apply --server-side`",
+        "",
+        f"{total} objects ({args.objects} ConfigMaps, Secrets, Services and 0-replica Deployments plus "
+        f"{args.namespaces} Namespaces) on the tier-3 cluster; whole processes, median of {args.runs} "
+        "interleaved runs; kubectl with a warm discovery cache; latency added by the fault proxy "
+        "on every request (both tools go through it).",
+        "",
+        "| case | lab | kubectl | ratio | goal |",
+        "|---|---|---|---|---|",
+        *rows,
+    ]
+    if not args.no_write:
+        update_section("engine-apply", "\n".join(lines))
+    print("\n".join(lines))
+    return ratios or {k: v for k, v in med.items()}
+
+
+if __name__ == "__main__":
+    main()

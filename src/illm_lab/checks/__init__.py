@@ -1,0 +1,1 @@
+"""Validation checks: probes of the cluster, retried until their deadline, with diagnostics."""

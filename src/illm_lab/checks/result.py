@@ -1,0 +1,41 @@
+"""The outcome of one check, as recorded in the ledger and the reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Outcome:
+    """One attempt of a probe."""
+
+    ok: bool
+    message: str
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    name: str
+    type: str
+    cluster: str
+    passed: bool
+    message: str
+    duration: float
+    attempts: int
+    diagnostics: list[str] = field(default_factory=list)
+    checkpoint: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "cluster": self.cluster,
+            "passed": self.passed,
+            "message": self.message,
+            "durationSeconds": round(self.duration, 3),
+            "attempts": self.attempts,
+            "diagnostics": list(self.diagnostics),
+            **({"checkpoint": self.checkpoint} if self.checkpoint else {}),
+        }

@@ -1,0 +1,205 @@
+"""`lab conduct`, `lab down`, `lab status`, `lab validate`: the experiment lifecycle."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from illm_lab import ui
+from illm_lab.cli.deploy import (
+    ContextOpt,
+    HubContextOpt,
+    InstanceOpt,
+    KubeconfigOpt,
+    LoadgenContextOpt,
+    TargetContextOpt,
+)
+from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("conduct")(conduct_cmd)
+    app.command("down")(down_cmd)
+    app.command("status")(status_cmd)
+    app.command("validate")(validate_cmd)
+
+
+def conduct_cmd(
+    ctx: typer.Context,
+    experiments: Annotated[list[str] | None, typer.Argument(help="Experiments to conduct.")] = None,
+    phase: Annotated[str | None, typer.Option(help="Every experiment of this phase.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Every experiment with this tag.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every experiment of the catalog.")] = False,
+    set_: SetOpt = None,
+    values: ValuesOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    target_context: TargetContextOpt = None,
+    loadgen_context: LoadgenContextOpt = None,
+    hub_context: HubContextOpt = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave everything deployed.")] = False,
+    keep_on_failure: Annotated[
+        bool, typer.Option("--keep-on-failure", help="Leave everything deployed if a check fails.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; touch no cluster.")] = False,
+    reuse: Annotated[bool, typer.Option("--reuse", help="Conduct over a kept deployment.")] = False,
+    record: Annotated[
+        bool, typer.Option("--record", help="Write experiments/<x>/validation.yaml (commit it).")
+    ] = False,
+    force_conflicts: Annotated[
+        bool, typer.Option("--force-conflicts", help="Take over fields another manager owns.")
+    ] = False,
+    instance: InstanceOpt = None,
+    ci: Annotated[
+        bool, typer.Option("--ci", help="Non-interactive: tutorial checkpoints run as checks.")
+    ] = False,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, max=16, help="Experiments at once.")] = 1,
+    events: Annotated[
+        Path | None, typer.Option("--events", help="Write the event stream as JSON lines.")
+    ] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report.")] = None,
+    check_timeout: Annotated[
+        str | None,
+        typer.Option("--check-timeout", help="Deadline of every check, e.g. 30s (overrides each)."),
+    ] = None,
+    output: OutputOpt = Format.table,
+) -> None:
+    """Deploy an experiment, wait, run its checks (and load workflow), report, tear down."""
+    from illm_lab import lifecycle
+
+    request = lifecycle.ConductRequest(
+        names=list(experiments or []),
+        phase=phase,
+        tags=list(tag or []),
+        all=all_,
+        sets=list(set_ or []),
+        values=list(values or []),
+        kubeconfig=kubeconfig,
+        context=context,
+        role_contexts={"target": target_context, "loadgen": loadgen_context, "hub": hub_context},
+        keep=keep,
+        keep_on_failure=keep_on_failure,
+        dry_run=dry_run,
+        reuse=reuse,
+        record=record,
+        force_conflicts=force_conflicts,
+        instance=instance,
+        interactive=not ci and sys.stdin.isatty(),
+        parallel=parallel,
+        events_file=events,
+        experiments_dir=settings(ctx).experiments_dir,
+        check_timeout=_duration("--check-timeout", check_timeout),
+    )
+    live = ui.ConductView(json_mode=output is not Format.table)
+    reports = lifecycle.conduct_many(request, live)
+    live.close()
+    data = [r.as_dict() for r in reports]
+    if junit is not None:
+        from illm_lab.reports import junit as junit_report
+
+        junit_report.write(data, junit)
+    for rep in data:
+        if rep.get("error"):
+            ui.error(f"{rep['experiment']}: {rep['error']}")
+    if output is Format.json:
+        ui.json_out(data if len(data) != 1 else data[0])
+    elif output is Format.yaml:
+        ui.yaml_out(data)
+    else:
+        ui.conduct_summary(data)
+    raise typer.Exit(lifecycle.exit_code(reports))
+
+
+def down_cmd(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Argument(help="Experiment whose deployment to remove.")],
+    run: Annotated[str | None, typer.Option("--run", help="The instance of this run id.")] = None,
+    instance: InstanceOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    output: OutputOpt = Format.table,
+) -> None:
+    """Remove everything the runs of an experiment left on its clusters (safe to re-run)."""
+    from illm_lab import lifecycle
+
+    result = lifecycle.down(
+        experiment,
+        run_id=run,
+        instance=instance,
+        kubeconfig=kubeconfig,
+        context=context,
+        experiments_dir=settings(ctx).experiments_dir,
+        on_event=ui.engine_event,
+    )
+    if output is Format.json:
+        ui.json_out(result)
+    else:
+        ui.down_summary(result)
+
+
+def status_cmd(
+    experiment: Annotated[str | None, typer.Argument(help="Only runs of this experiment.")] = None,
+    output: OutputOpt = Format.table,
+) -> None:
+    """Runs recorded in the ledger: state, clusters, what is still deployed."""
+    from illm_lab import lifecycle
+
+    rows = lifecycle.status(experiment)
+    if output is Format.json:
+        ui.json_out(rows)
+    else:
+        ui.status_table(rows)
+
+
+def validate_cmd(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Argument(help="Experiment to check.")],
+    set_: SetOpt = None,
+    values: ValuesOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    target_context: TargetContextOpt = None,
+    loadgen_context: LoadgenContextOpt = None,
+    hub_context: HubContextOpt = None,
+    instance: InstanceOpt = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report.")] = None,
+    output: OutputOpt = Format.table,
+) -> None:
+    """Re-run an experiment's checks against its live deployment (nothing applied or deleted)."""
+    from illm_lab import lifecycle
+
+    report = lifecycle.validate(
+        experiment,
+        sets=list(set_ or []),
+        values=list(values or []),
+        kubeconfig=kubeconfig,
+        context=context,
+        role_contexts={"target": target_context, "loadgen": loadgen_context, "hub": hub_context},
+        instance=instance,
+        experiments_dir=settings(ctx).experiments_dir,
+    )
+    data: dict[str, Any] = report.as_dict()
+    if junit is not None:
+        from illm_lab.reports import junit as junit_report
+
+        junit_report.write([data], junit)
+    if output is Format.json:
+        ui.json_out(data)
+    else:
+        ui.conduct_summary([data])
+    raise typer.Exit(report.exit_code)
+
+
+def _duration(flag: str, value: str | None) -> float | None:
+    from illm_lab.errors import UsageError
+    from illm_lab.model.base import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {value[:40]!r}: {exc}") from None

@@ -1,0 +1,122 @@
+"""`lab apply` and `lab diff`: deploy an experiment's components, or show what that would change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from illm_lab import ui
+from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings
+
+KubeconfigOpt = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="Kubeconfig file [default: $KUBECONFIG].")
+]
+ContextOpt = Annotated[
+    str | None, typer.Option("--context", help="Kubeconfig context for every cluster role.")
+]
+TargetContextOpt = Annotated[
+    str | None, typer.Option("--target-context", help="Context of the target cluster (wins over --context).")
+]
+LoadgenContextOpt = Annotated[
+    str | None, typer.Option("--loadgen-context", help="Context of the loadgen cluster.")
+]
+HubContextOpt = Annotated[str | None, typer.Option("--hub-context", help="Context of the hub cluster.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force-conflicts", help="Take over fields another field manager owns."),
+]
+InstanceOpt = Annotated[
+    str | None,
+    typer.Option("--instance", help="Name a second deployed copy of the experiment [default: none]."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("apply")(apply_cmd)
+    app.command("diff")(diff_cmd)
+
+
+def _prepare(
+    ctx: typer.Context, experiment: str, values: list[Path] | None, set_: list[str] | None,
+    kubeconfig: Path | None, context: str | None, roles: dict[str, str | None],
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    from illm_lab import catalog, params, paths, targets
+
+    entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
+    resolved = params.resolve(entry.experiment, values, set_)
+    chosen = targets.select(
+        entry.experiment, list(entry.experiment.spec.clusters), kubeconfig=kubeconfig,
+        context=context, role_contexts=roles,
+    )
+    return entry, resolved, dict(chosen)
+
+
+def apply_cmd(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Argument(help="Experiment name.")],
+    set_: SetOpt = None,
+    values: ValuesOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    target_context: TargetContextOpt = None,
+    loadgen_context: LoadgenContextOpt = None,
+    hub_context: HubContextOpt = None,
+    force_conflicts: ForceOpt = False,
+    instance: InstanceOpt = None,
+    prune: Annotated[
+        bool, typer.Option("--prune/--no-prune", help="Delete objects this instance no longer renders.")
+    ] = True,
+    output: OutputOpt = Format.table,
+) -> None:
+    """Deploy an experiment's components (server-side apply, waits, prune) — no checks, no teardown."""
+    from illm_lab import deploy
+    from illm_lab.engine.inventory import instance_id
+
+    roles = {"target": target_context, "loadgen": loadgen_context, "hub": hub_context}
+    entry, resolved, chosen = _prepare(ctx, experiment, values, set_, kubeconfig, context, roles)
+    result = deploy.apply_experiment(
+        entry, resolved, targets=chosen, force_conflicts=force_conflicts, prune=prune,
+        instance=instance_id(entry.name, instance) if instance else None,
+        on_event=ui.engine_event,
+    )
+    data = result.as_dict()
+    if output is Format.json:
+        ui.json_out(data)
+    elif output is Format.yaml:
+        ui.yaml_out(data)
+    else:
+        ui.apply_summary(data)
+
+
+def diff_cmd(
+    ctx: typer.Context,
+    experiment: Annotated[str, typer.Argument(help="Experiment name.")],
+    set_: SetOpt = None,
+    values: ValuesOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    target_context: TargetContextOpt = None,
+    loadgen_context: LoadgenContextOpt = None,
+    hub_context: HubContextOpt = None,
+    force_conflicts: ForceOpt = False,
+    instance: InstanceOpt = None,
+    output: OutputOpt = Format.table,
+) -> None:
+    """Show what `lab apply` would change (server-side dry run against the live objects)."""
+    from illm_lab import deploy
+    from illm_lab.engine.inventory import instance_id
+
+    roles = {"target": target_context, "loadgen": loadgen_context, "hub": hub_context}
+    entry, resolved, chosen = _prepare(ctx, experiment, values, set_, kubeconfig, context, roles)
+    items = deploy.diff_experiment(
+        entry, resolved, targets=chosen, force_conflicts=force_conflicts,
+        instance=instance_id(entry.name, instance) if instance else None,
+    )
+    if output is Format.json:
+        ui.json_out(items)
+    elif output is Format.yaml:
+        ui.yaml_out(items)
+    else:
+        ui.diff_report(items)

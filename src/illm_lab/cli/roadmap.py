@@ -1,0 +1,56 @@
+"""`lab roadmap`: progress through the learning roadmap, computed from the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from illm_lab import paths, ui
+from illm_lab.cli.options import Format, OutputOpt, settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("roadmap")(roadmap_cmd)
+
+
+def roadmap_cmd(
+    ctx: typer.Context,
+    phase: Annotated[
+        str | None,
+        typer.Option(help="Show one checklist: a phase (3), a section (3.1) or an appendix (A)."),
+    ] = None,
+    roadmap_dir: Annotated[
+        Path | None, typer.Option("--roadmap-dir", help="Where the roadmap lives [default: ./roadmap].")
+    ] = None,
+    adrs_dir: Annotated[
+        Path | None,
+        typer.Option("--adrs-dir", help="Where the ADRs live [default: adrs/ next to the roadmap dir]."),
+    ] = None,
+    output: OutputOpt = Format.table,
+) -> None:
+    """Progress metrics: phases complete, experiments validated, ADRs, appendices."""
+    from illm_lab import roadmap
+
+    road_root = roadmap.roadmap_dir(roadmap_dir)
+    prog = roadmap.progress(
+        road_root,
+        paths.experiments_dir(settings(ctx).experiments_dir),
+        adrs_dir or road_root.absolute().parent / "adrs",
+    )
+    if phase is not None:
+        status, section = roadmap.find(prog, phase)
+        if output is Format.table:
+            ui.table(roadmap.detail_title(status, section), *roadmap.checklist_rows(status, section))
+        else:
+            data = roadmap.detail(status, section)
+            ui.json_out(data) if output is Format.json else ui.yaml_out(data)
+    elif output is Format.table:
+        ui.table("Progress", *roadmap.metric_rows(prog))
+        ui.table(None, *roadmap.phase_rows(prog))
+    else:
+        data = roadmap.summary(prog)
+        ui.json_out(data) if output is Format.json else ui.yaml_out(data)
+    for warning in prog.warnings:
+        ui.warn(warning)

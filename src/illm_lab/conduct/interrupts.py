@@ -1,0 +1,51 @@
+"""Ctrl-C and SIGTERM during a conduct.
+
+The first signal stops new work: it raises KeyboardInterrupt in the main thread, which the
+pipeline turns into "interrupted" and then tears down (or keeps, per flag). While teardown itself
+runs, a first signal is only noted, so cleanup is not cut short by an impatient key press. A
+second signal exits at once with 130: the ledger is written atomically after every step, so what
+it says is consistent and `lab down` finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType, TracebackType
+from typing import Any
+
+from illm_lab.errors import EXIT_INTERRUPTED
+
+
+class Interrupts:
+    def __init__(self) -> None:
+        self.count = 0
+        self.shielded = False
+        self.stop = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        self.count += 1
+        self.stop.set()
+        if self.count > 1:
+            os._exit(EXIT_INTERRUPTED)
+        if not self.shielded:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    @property
+    def interrupted(self) -> bool:
+        return self.count > 0

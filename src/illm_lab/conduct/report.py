@@ -1,0 +1,95 @@
+"""The result of one conduct, and its JSON shape (`lab conduct -o json`, docs/reports.md).
+
+The shape is versioned (`schema: lab.illm.io/report/v1`); fields are only ever added.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from illm_lab.checks.result import CheckResult
+from illm_lab.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+
+REPORT_SCHEMA = "lab.illm.io/report/v1"
+
+
+@dataclass
+class StepRecord:
+    name: str
+    status: str = "running"  # running | ok | failed | skipped | interrupted
+    seconds: float = 0.0
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "durationSeconds": round(self.seconds, 3),
+            "message": self.message,
+        }
+
+
+@dataclass
+class ConductReport:
+    experiment: str
+    instance: str = ""
+    run_id: str | None = None
+    started_at: str = field(default_factory=lambda: datetime.datetime.now(datetime.UTC).isoformat())
+    duration: float = 0.0
+    params: dict[str, Any] = field(default_factory=dict)
+    clusters: dict[str, dict[str, str]] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    objects: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    error_code: int | None = None
+    interrupted: bool = False
+    kept: bool = False
+    dry_run: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.error and not self.interrupted and all(c.passed for c in self.checks)
+
+    @property
+    def verdict(self) -> str:
+        if self.interrupted:
+            return "interrupted"
+        if self.error:
+            return "error"
+        if self.dry_run:
+            return "planned"
+        return "passed" if self.passed else "failed"
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.error:
+            return self.error_code or 3
+        return EXIT_OK if self.passed else EXIT_FAILED
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": REPORT_SCHEMA,
+            "experiment": self.experiment,
+            "instance": self.instance,
+            "run": self.run_id,
+            "verdict": self.verdict,
+            "exitCode": self.exit_code,
+            "startedAt": self.started_at,
+            "durationSeconds": round(self.duration, 3),
+            "params": self.params,
+            "clusters": self.clusters,
+            "plan": self.plan,
+            "steps": [s.as_dict() for s in self.steps],
+            "objects": self.objects,
+            "checks": [c.as_dict() for c in self.checks],
+            "metrics": self.metrics,
+            "kept": self.kept,
+            "error": self.error,
+        }

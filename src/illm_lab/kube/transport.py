@@ -1,0 +1,193 @@
+"""HTTP to the API server through the official client's connection pool, with retries.
+
+Why not the generated API classes or the dynamic client: both build model objects or resource
+wrappers for every reply, and the dynamic client discovers every API group up front. We keep the
+official `ApiClient` for what it is good at — reading the kubeconfig's TLS settings and
+credentials (including exec plugins and token refresh) into one urllib3 pool — and send plain
+JSON bytes through that pool ourselves. Measured on the tier-3 cluster this is what lets the
+engine keep several requests in flight over one shared, thread-safe pool (see
+adrs/0002-server-side-apply-through-the-client.md and docs/benchmarks.md).
+
+urllib3's own retries are switched off (`Configuration.retries = False`): `retry.py` decides,
+so a 409 or 422 reaches the caller at once and a 429/5xx/reset is retried within a budget.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from kubernetes import client
+
+from illm_lab.identity import ObjectRef
+from illm_lab.kube import errors
+from illm_lab.kube.config import Target
+from illm_lab.kube.retry import Budget, RetryPolicy
+
+DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read (seconds)
+JSON = "application/json"
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class Transport:
+    """One connection pool to one API server, shared by every thread of the process."""
+
+    def __init__(
+        self,
+        configuration: client.Configuration,
+        target: Target,
+        *,
+        pool_size: int = 16,
+        policy: RetryPolicy | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        configuration.retries = False
+        configuration.connection_pool_maxsize = pool_size
+        self.target = target
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self.api = client.ApiClient(configuration)
+        self.api.user_agent = "illm-lab"
+        self._pool = self.api.rest_client.pool_manager
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()  # requests sent, by method (diagnostics, benchmarks)
+
+    def close(self) -> None:
+        self.api.rest_client.close()
+
+    def _prepare(
+        self, method: str, path: str, query: Mapping[str, Any] | None, headers: dict[str, str]
+    ) -> tuple[str, dict[str, str]]:
+        params = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
+        _, url, hdrs, _, _ = self.api.param_serialize(
+            method, path, query_params=params, header_params=headers,
+            auth_settings=["BearerToken"],
+        )
+        return url, dict(hdrs)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        accept: str = JSON,
+        ref: ObjectRef | str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        policy: RetryPolicy | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        raise_for_status: bool = True,
+    ) -> Response:
+        """Send one request, retrying transient faults; raise `kube.errors` on failure.
+
+        With `raise_for_status=False` any HTTP answer is returned as is (and not retried): the
+        service proxy passes on the backend's own status codes.
+        """
+        headers = {"Accept": accept, **(extra_headers or {})}
+        if content_type:
+            headers["Content-Type"] = content_type
+        budget = Budget(policy or self.policy)
+        while True:
+            url, hdrs = self._prepare(method, path, query, headers)
+            try:
+                raw = self._pool.request(
+                    method, url, body=body, headers=hdrs, timeout=_timeout(timeout or self.timeout),
+                    retries=False, preload_content=True, redirect=False,
+                )
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                connect = isinstance(
+                    exc, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
+                )
+                if isinstance(exc, urllib3.exceptions.SSLError):
+                    raise self.unreachable(exc, ref) from None
+                delay = budget.next_delay(connect=connect)
+                if delay is None:
+                    raise self.unreachable(exc, ref) from None
+                time.sleep(delay)  # backoff between attempts, not a readiness poll
+                continue
+            finally:
+                with self._lock:
+                    self.counts[method] += 1
+            if raw.status < 400 or not raise_for_status:
+                return Response(raw.status, raw.headers, raw.data or b"")
+            err = errors.from_status(
+                raw.status, raw.data or b"", ref=ref, retry_after=raw.headers.get("Retry-After"),
+                http_reason=raw.reason or "",
+            )
+            if raw.status in errors.RETRYABLE_STATUS:
+                delay = budget.next_delay(retry_after=err.retry_after)
+                if delay is not None:
+                    time.sleep(delay)  # backoff (Retry-After honoured), not a readiness poll
+                    continue
+            raise err
+
+    def stream(
+        self, path: str, *, query: Mapping[str, Any], read_timeout: float, ref: str | None = None
+    ) -> urllib3.BaseHTTPResponse:
+        """Open a streaming GET (a watch, a log follow); one attempt, the caller resumes."""
+        url, hdrs = self._prepare("GET", path, query, {"Accept": JSON})
+        with self._lock:
+            self.counts["WATCH"] += 1
+        try:
+            raw = self._pool.request(
+                "GET", url, headers=hdrs, retries=False, preload_content=False, redirect=False,
+                timeout=urllib3.Timeout(connect=self.timeout[0], read=max(0.05, read_timeout)),
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, ref) from None
+        if raw.status >= 400:
+            data = raw.read()
+            raw.release_conn()
+            raise errors.from_status(raw.status, data, ref=ref, http_reason=raw.reason or "")
+        return raw
+
+    def unreachable(self, exc: BaseException, ref: ObjectRef | str | None = None) -> errors.Unreachable:
+        what = _describe_transport_error(exc)
+        about = f" ({ref})" if ref else ""
+        return errors.Unreachable(
+            f"cannot reach the cluster at {self.target.server} (context {self.target.context}): "
+            f"{what}{about}"
+        )
+
+
+def _timeout(value: float | tuple[float, float]) -> urllib3.Timeout:
+    if isinstance(value, tuple):
+        return urllib3.Timeout(connect=value[0], read=value[1])
+    return urllib3.Timeout(connect=min(value, DEFAULT_TIMEOUT[0]), read=value)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _describe_transport_error(exc: BaseException) -> str:
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "connection refused or no route"
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return "connection timed out"
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return "no answer in time (read timeout)"
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return "TLS handshake failed (check the kubeconfig's certificate authority)"
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return "connection reset"
+    return type(exc).__name__

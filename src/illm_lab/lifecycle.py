@@ -1,0 +1,278 @@
+"""The core of `lab conduct | down | status | validate`: choosing experiments and clusters,
+running conducts (one after another or in parallel), and reading the ledger.
+
+Sequential conducts run in the main thread, where Ctrl-C arrives as KeyboardInterrupt at once.
+With `--parallel N` they run in worker threads; a signal then sets the shared stop event, which
+each pipeline honours between steps and between check attempts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from illm_lab import catalog, events, paths
+from illm_lab.conduct.interrupts import Interrupts
+from illm_lab.conduct.options import ConductOptions
+from illm_lab.conduct.report import ConductReport
+from illm_lab.errors import UsageError, worst_exit_code
+
+
+@dataclass
+class ConductRequest:
+    names: list[str] = field(default_factory=list)
+    phase: str | None = None
+    tags: list[str] = field(default_factory=list)
+    all: bool = False
+    sets: list[str] = field(default_factory=list)
+    values: list[Path] = field(default_factory=list)
+    kubeconfig: Path | None = None
+    context: str | None = None
+    role_contexts: dict[str, str | None] = field(default_factory=dict)
+    keep: bool = False
+    keep_on_failure: bool = False
+    dry_run: bool = False
+    reuse: bool = False
+    record: bool = False
+    force_conflicts: bool = False
+    instance: str | None = None
+    interactive: bool = False
+    parallel: int = 1
+    check_timeout: float | None = None
+    events_file: Path | None = None
+    experiments_dir: Path | None = None
+
+
+def select_entries(request: ConductRequest) -> list[catalog.Entry]:
+    root = paths.experiments_dir(request.experiments_dir)
+    chosen_by_filter = request.all or request.phase or request.tags
+    if request.names and chosen_by_filter:
+        raise UsageError("name experiments or use --phase/--tag/--all, not both")
+    if request.names:
+        return [catalog.find(root, name) for name in dict.fromkeys(request.names)]
+    if not chosen_by_filter:
+        raise UsageError("which experiment? name one, or use --phase N, --tag T or --all")
+    entries, problems = catalog.load_all(root)
+    if problems:
+        raise UsageError(f"the catalog has broken manifests (run lab lint): {problems[0]}")
+    chosen = catalog.select(entries, phase=request.phase, tags=request.tags or None)
+    if not chosen:
+        raise UsageError("no experiment matches the selection")
+    return chosen
+
+
+def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductReport]:
+    from illm_lab import params, targets
+    from illm_lab.conduct.pipeline import conduct
+
+    entries = select_entries(request)
+    if request.instance and len(entries) > 1:
+        raise UsageError("--instance names one deployed copy: give a single experiment with it")
+    prepared = []
+    for entry in entries:
+        resolved = params.resolve(entry.experiment, request.values, request.sets)
+        chosen = targets.select(
+            entry.experiment,
+            list(entry.experiment.spec.clusters),
+            kubeconfig=request.kubeconfig,
+            context=request.context,
+            role_contexts=request.role_contexts,
+        )
+        prepared.append((entry, resolved, chosen))
+    options = ConductOptions(
+        keep=request.keep,
+        keep_on_failure=request.keep_on_failure,
+        dry_run=request.dry_run,
+        reuse=request.reuse,
+        record=request.record,
+        force_conflicts=request.force_conflicts,
+        instance=_instance(entries[0].name, request.instance),
+        interactive=request.interactive,
+        check_timeout=request.check_timeout,
+    )
+    sinks: list[events.Sink] = [view]
+    writer = events.JsonLines(request.events_file) if request.events_file else None
+    if writer is not None:
+        sinks.append(writer)
+    emit = events.Fanout(*sinks)
+    try:
+        with Interrupts() as guard:
+            if request.parallel <= 1 or len(prepared) == 1:
+                reports = []
+                for entry, resolved, chosen in prepared:
+                    reports.append(conduct(entry, resolved, chosen, options, emit, interrupts=guard))
+                    if guard.interrupted:
+                        break
+                return reports
+            with ThreadPoolExecutor(max_workers=request.parallel, thread_name_prefix="conduct") as pool:
+                futures = [
+                    pool.submit(conduct, e, r, c, options, emit, interrupts=guard) for e, r, c in prepared
+                ]
+                return [_wait(f, guard) for f in futures]
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _wait(future: Any, guard: Interrupts) -> ConductReport:
+    while True:
+        try:
+            report: ConductReport = future.result(timeout=0.2)
+            return report
+        except TimeoutError:
+            continue
+        except KeyboardInterrupt:
+            guard.stop.set()
+
+
+def _instance(name: str, given: str | None) -> str | None:
+    if not given:
+        return None
+    from illm_lab.engine.inventory import instance_id
+
+    return instance_id(name, given)
+
+
+def exit_code(reports: list[ConductReport]) -> int:
+    return worst_exit_code([r.exit_code for r in reports])
+
+
+def down(
+    experiment: str,
+    *,
+    run_id: str | None = None,
+    instance: str | None = None,
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+    experiments_dir: Path | None = None,
+    on_event: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    from illm_lab import deploy, targets
+    from illm_lab.ledger import Ledger
+
+    entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
+    ledger = Ledger()
+    chosen_instance = _instance(entry.name, instance)
+    if run_id:
+        record = ledger.load(run_id)
+        if record.experiment != entry.name:
+            raise UsageError(f"run {run_id} belongs to {record.experiment}, not {entry.name}")
+        chosen_instance = record.instance
+    from illm_lab.engine.inventory import instance_id
+
+    chosen_instance = chosen_instance or instance_id(entry.name)
+    outstanding = ledger.outstanding(chosen_instance)
+    if not any(o.refs for o in outstanding.values()):
+        return {
+            "instance": chosen_instance,
+            "run": None,
+            "removed": [],
+            "message": f"nothing of {entry.name} (instance {chosen_instance}) is deployed",
+        }
+    chosen = None
+    if kubeconfig or context:
+        chosen = targets.select(entry.experiment, sorted(outstanding), kubeconfig=kubeconfig, context=context)
+    started = time.monotonic()
+    result = deploy.delete_instance(
+        entry, instance=chosen_instance, targets=chosen, on_event=on_event, ledger=ledger
+    )
+    data = result.as_dict()
+    data["seconds"] = round(time.monotonic() - started, 3)
+    return data
+
+
+def status(experiment: str | None = None) -> list[dict[str, Any]]:
+    from illm_lab.ledger import Ledger
+
+    ledger = Ledger()
+    rows = []
+    left_by_instance: dict[str, int] = {}
+    for record in ledger.runs(experiment=experiment):
+        if record.instance not in left_by_instance:
+            left = ledger.outstanding(record.instance)
+            left_by_instance[record.instance] = sum(len(o.refs) for o in left.values())
+        rows.append(
+            {
+                "run": record.id,
+                "experiment": record.experiment,
+                "instance": record.instance,
+                "command": record.data.get("command"),
+                "state": record.state,
+                "started": record.started,
+                "finished": record.data.get("finished"),
+                "clusters": {role: c.get("context") for role, c in record.clusters.items()},
+                "deployed": left_by_instance[record.instance],
+                "checks": {
+                    "passed": sum(1 for c in record.data.get("checks") or [] if c.get("ok")),
+                    "total": len(record.data.get("checks") or []),
+                },
+            }
+        )
+    return rows
+
+
+def validate(
+    experiment: str,
+    *,
+    sets: list[str],
+    values: list[Path],
+    kubeconfig: Path | None,
+    context: str | None,
+    role_contexts: dict[str, str | None],
+    instance: str | None,
+    experiments_dir: Path | None,
+) -> ConductReport:
+    """Run the checks against what is deployed now; apply and delete nothing (job checks create
+    and remove their own Job, recorded in a run of the ledger)."""
+    from illm_lab import params, targets
+    from illm_lab.conduct.checking import CheckSession, all_checks
+    from illm_lab.deploy import open_cluster
+    from illm_lab.engine.inventory import Inventory, instance_id
+    from illm_lab.errors import LabError
+    from illm_lab.ledger import Ledger
+
+    entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
+    resolved = params.resolve(entry.experiment, values, sets)
+    checks = all_checks(entry.experiment, with_checkpoints=True)
+    roles: list[str] = sorted({str(c.cluster) for c, _ in checks})
+    chosen = targets.select(
+        entry.experiment, roles, kubeconfig=kubeconfig, context=context, role_contexts=role_contexts
+    )
+    inventory = Inventory(entry.name, _instance(entry.name, instance) or instance_id(entry.name))
+    report = ConductReport(experiment=entry.name, instance=inventory.instance)
+    started = time.monotonic()
+    ledger = Ledger()
+    with (
+        Interrupts() as guard,
+        ledger.start(entry.experiment, resolved, instance=inventory.instance, command="validate") as run,
+    ):
+        report.run_id = run.id
+        clusters: dict[str, Any] = {}
+        try:
+            for role in roles:
+                clusters[role] = open_cluster(run, role, chosen[role])
+                report.clusters[role] = {"context": clusters[role].context, "server": clusters[role].server}
+            session = CheckSession(
+                run, inventory, clusters, {r: t.kubeconfig for r, t in chosen.items()}, guard.stop
+            )
+            for check, checkpoint in checks:
+                result = session.run(check, checkpoint)
+                report.checks.append(result)
+                run.check_result(check.name, ok=result.passed, message=result.message)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        except LabError as exc:
+            report.error, report.error_code = str(exc), exc.exit_code
+        finally:
+            for cluster in clusters.values():
+                cluster.close()
+            run.finish(
+                "interrupted" if report.interrupted else ("succeeded" if report.passed else "failed"),
+                error=report.error,
+            )
+    report.duration = time.monotonic() - started
+    return report
