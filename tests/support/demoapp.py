@@ -42,3 +42,30 @@ def demo_app(ready: bool = True) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def fake_prometheus(value: float) -> Iterator[str]:
+    """A loopback Prometheus query API answering every instant query with one sample."""
+    import json
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
+                {"metric": {"job": "web"}, "value": [0, str(value)]}]}}).encode()
+            self.send_response(200 if self.path.startswith("/api/v1/query") else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
