@@ -18,9 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import update_section
 from tests.support.demoapp import demo_app, fake_prometheus
 from tests.support.emulator import LabEmulator
+
+from bench.report import update_section
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "experiments"
@@ -43,31 +44,66 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="lab-bench-rss-"))
-    env = {**os.environ, "LAB_STATE_DIR": str(work / "state"), "LAB_CACHE_DIR": str(work / "cache"),
-           "LAB_CONFIG": str(work / "config.yaml"), "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "LAB_STATE_DIR": str(work / "state"),
+        "LAB_CACHE_DIR": str(work / "cache"),
+        "LAB_CONFIG": str(work / "config.yaml"),
+        "NO_COLOR": "1",
+    }
     emulator = LabEmulator().start(work)
     kubectl = shutil.which("kubectl")
     lab_samples: list[float] = []
     kubectl_samples: list[float] = []
     try:
         emulator.auto_ready(["Deployment", "Pod", "Job"], after=0.02)
-        emulator.on_create("Pod", lambda pod: emulator.set_logs("checks", pod["metadata"]["name"], "GET / 200\n"))
+        emulator.on_create(
+            "Pod", lambda pod: emulator.set_logs("checks", pod["metadata"]["name"], "GET / 200\n")
+        )
         with demo_app() as app_url, fake_prometheus(7) as prom_url:
             for port in (9898, "http"):
                 emulator.register_backend("checks", "web", port, app_url)
             emulator.register_backend("checks", "prometheus", 9090, prom_url)
             rendered = work / "rendered.yaml"
-            rendered.write_text(subprocess.run(
-                [sys.executable, "-m", "illm_lab", "--experiments-dir", str(FIXTURES), "render", "checks-demo"],
-                check=True, capture_output=True, text=True, env=env).stdout)
+            rendered.write_text(
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "illm_lab",
+                        "--experiments-dir",
+                        str(FIXTURES),
+                        "render",
+                        "checks-demo",
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                ).stdout
+            )
             kube = ["--kubeconfig", str(emulator.kubeconfig)]
             for _ in range(args.runs):
-                lab_samples.append(peak_rss_mib(
-                    [sys.executable, "-m", "illm_lab", "--experiments-dir", str(FIXTURES), "conduct",
-                     "checks-demo", "--ci", *kube], env))
+                lab_samples.append(
+                    peak_rss_mib(
+                        [
+                            sys.executable,
+                            "-m",
+                            "illm_lab",
+                            "--experiments-dir",
+                            str(FIXTURES),
+                            "conduct",
+                            "checks-demo",
+                            "--ci",
+                            *kube,
+                        ],
+                        env,
+                    )
+                )
                 if kubectl:
-                    kubectl_samples.append(peak_rss_mib(
-                        [kubectl, "apply", "--server-side", "-f", str(rendered), *kube], env))
+                    kubectl_samples.append(
+                        peak_rss_mib([kubectl, "apply", "--server-side", "-f", str(rendered), *kube], env)
+                    )
     finally:
         emulator.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -86,9 +122,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         base = statistics.median(kubectl_samples)
         figures["kubectl apply"] = base
         lines.append(f"| `kubectl apply --server-side` (baseline) | {base:.0f} MiB | 1.00 |")
-        lines.append(f"| `lab conduct` | {figures['lab conduct']:.0f} MiB | {figures['lab conduct'] / base:.2f} |")
+        lines.append(
+            f"| `lab conduct` | {figures['lab conduct']:.0f} MiB | {figures['lab conduct'] / base:.2f} |"
+        )
     else:
-        lines.append(f"| `lab conduct` | {figures['lab conduct']:.0f} MiB | (kubectl not found: no baseline) |")
+        lines.append(
+            f"| `lab conduct` | {figures['lab conduct']:.0f} MiB | (kubectl not found: no baseline) |"
+        )
     if not args.no_write:
         update_section("conduct-rss", "\n".join(lines))
     print("\n".join(lines))
