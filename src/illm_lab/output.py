@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from illm_lab.params import MASK
 from illm_lab.render import Rendering, mask_secrets
 from illm_lab.yamlio import dump, dump_all
 
@@ -19,9 +18,12 @@ def _secret_values(rendering: Rendering) -> list[str]:
     )
 
 
+TEXT_MASK = "<masked>"  # stays a plain YAML scalar where a bare *** would read as an alias
+
+
 def _scrub(text: str, secrets: list[str]) -> str:
     for value in secrets:
-        text = text.replace(value, MASK)
+        text = text.replace(value, TEXT_MASK)
     return text
 
 

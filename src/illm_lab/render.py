@@ -23,7 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from illm_lab import kinds
 from illm_lab.catalog import Entry
 from illm_lab.errors import TemplateError
-from illm_lab.model.experiment import Component, Experiment
+from illm_lab.model.experiment import Component, Experiment, ServiceEndpoint
 from illm_lab.params import MASK
 from illm_lab.yamlio import dump, dump_all, load_all, read_text
 
@@ -74,6 +74,8 @@ class Rendering:
     components: list[RenderedComponent]
     workflow: RenderedComponent | None = None
     folder: Path | None = None  # the experiment folder, where local charts are found
+    # Tutorial checkpoint name -> its solution's objects (applied only by non-interactive runs).
+    solutions: dict[str, RenderedComponent] = field(default_factory=dict)
 
     def objects(self, cluster: str | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -138,6 +140,23 @@ def context(experiment: Experiment, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def instructions_context(
+    experiment: Experiment, params: dict[str, Any], endpoints: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """What a tutorial checkpoint's instructions see: params, experiment and the endpoints the
+    session opened (`endpoints.<name>.url`, `.base`, `.host`, `.port`, `.via`) — never credentials."""
+    return {**context(experiment, params), "endpoints": endpoints}
+
+
+def endpoint_view(service: ServiceEndpoint, host: str, port: int, via: str) -> dict[str, Any]:
+    """One endpoint as instructions see it."""
+    base = f"{service.scheme}://{host}:{port}"
+    return {
+        "name": service.name, "service": service.service, "host": host, "port": port,
+        "base": base, "url": base + service.path, "path": service.path, "via": via,
+    }
+
+
 def render_template(env: ImmutableSandboxedEnvironment, name: str, ctx: dict[str, Any]) -> str:
     """Render one template file, turning every template failure into a TemplateError with a line."""
     folder = Path(getattr(env.loader, "root", "."))
@@ -158,6 +177,25 @@ def render_template(env: ImmutableSandboxedEnvironment, name: str, ctx: dict[str
     except Exception as exc:  # any other failure inside template code is bad input, not a crash
         msg = f"{type(exc).__name__}: {str(exc)[:200]}"
         raise TemplateError(f"template failed: {msg}", where=_where(exc, display)) from None
+
+
+def render_text(
+    env: ImmutableSandboxedEnvironment, text: str, ctx: dict[str, Any], *, where: str
+) -> str:
+    """Render a template given as text (a tutorial checkpoint's instructions), with the same
+    sandbox and error handling as template files; `where` names it in errors."""
+    try:
+        return env.from_string(text).render(ctx)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}", where=where) from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"undefined: {exc.message}", where=where) from None
+    except SecurityError as exc:
+        raise TemplateError(f"not allowed in a template: {exc}", where=where) from None
+    except TemplateError:
+        raise
+    except Exception as exc:  # any other failure inside template code is bad input, not a crash
+        raise TemplateError(f"template failed: {type(exc).__name__}: {str(exc)[:200]}", where=where) from None
 
 
 def _where(exc: BaseException, fallback: str) -> str:
@@ -187,7 +225,30 @@ def render(entry: Entry, params: dict[str, Any]) -> Rendering:
         components=components,
         workflow=render_workflow(entry, env, ctx),
         folder=entry.folder,
+        solutions=render_solutions(entry, env, ctx),
     )
+
+
+def solution_component(checkpoint: str) -> str:
+    """The inventory component of a checkpoint's solution objects."""
+    return f"solution-{checkpoint}"[:53].rstrip("-")
+
+
+def render_solutions(
+    entry: Entry, env: ImmutableSandboxedEnvironment, ctx: dict[str, Any]
+) -> dict[str, RenderedComponent]:
+    """Each tutorial checkpoint's solution objects, in the target namespaces they name (a
+    namespaced object without a namespace goes to `default`, as with kubectl)."""
+    tutorial = entry.experiment.spec.tutorial
+    out: dict[str, RenderedComponent] = {}
+    for cp in tutorial.checkpoints if tutorial else []:
+        if cp.solution:
+            roles = {c.cluster for c in cp.checks}
+            comp = Component(
+                name=solution_component(cp.name), cluster=sorted(roles)[0], manifests=cp.solution
+            )
+            out[cp.name] = render_component(entry, env, comp, ctx)
+    return out
 
 
 def render_workflow(
@@ -263,9 +324,14 @@ def _require_identity(obj: Any, where: str) -> None:
         raise TemplateError(f"{obj['kind']} has no metadata.name", where=where)
 
 
+# Namespaces every cluster has: lab deploys into them but never owns (applies or deletes) them.
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+
+
 def namespace_objects(experiment: Experiment) -> dict[str, list[dict[str, Any]]]:
     """Namespace objects per cluster role: declared ones with their Pod Security labels, plus
-    every namespace a component deploys into."""
+    every namespace a component deploys into — except the system namespaces, which lab must
+    never take ownership of (teardown would delete them)."""
     spec = experiment.spec
     wanted: dict[str, set[str]] = {}
     for comp in spec.components:
@@ -280,7 +346,7 @@ def namespace_objects(experiment: Experiment) -> dict[str, list[dict[str, Any]]]
     out: dict[str, list[dict[str, Any]]] = {}
     for role, names in sorted(wanted.items()):
         objs = []
-        for name in sorted(names):
+        for name in sorted(names - SYSTEM_NAMESPACES):
             decl = spec.namespaces.get(name)
             labels: dict[str, str] = dict(decl.labels) if decl else {}
             if decl and decl.pod_security:

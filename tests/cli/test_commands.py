@@ -207,3 +207,16 @@ def test_warm_list_does_not_import_pydantic(catalog: Path) -> None:
     assert "PYDANTIC" in first.stderr  # cold: every manifest is validated
     second = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert "LIGHT" in second.stderr, second.stderr
+
+
+def test_secret_param_values_are_masked_everywhere_and_output_stays_yaml(lab: Lab, catalog: Path) -> None:
+    template = catalog / "demo" / "manifests" / "app.yaml.j2"
+    template.write_text(template.read_text() + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaky\n"
+                        "data:\n  url: {{ ('https://user:' ~ params.token ~ '@example.org') | quote }}\n"
+                        "  raw: {{ params.token }}\n")
+    res = run(lab, "render", "demo")
+    assert res.exit_code == 0, res.output
+    assert "s3cr3t-value" not in res.stdout
+    docs = [d for d in yaml.safe_load_all(res.stdout) if d]
+    leaky = next(d for d in docs if d["metadata"]["name"] == "leaky")
+    assert leaky["data"] == {"url": "https://user:<masked>@example.org", "raw": "<masked>"}

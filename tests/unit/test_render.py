@@ -116,3 +116,15 @@ def test_unknown_set_key_is_usage_error(tmp_path: Path) -> None:
         params.resolve(entry.experiment, sets=["nope=1"])
     with pytest.raises(InputError):
         params.resolve(entry.experiment, values_files=[tmp_path / "missing.yaml"])
+
+
+def test_system_namespaces_are_never_owned(tmp_path: Path) -> None:
+    from tests.support.catalogs import MINIMAL
+
+    manifest = MINIMAL.format(name="demo").replace("      namespace: demo\n", "      namespace: kube-system\n")
+    write_experiment(tmp_path, "demo", manifest=manifest)
+    entry = catalog.load(tmp_path / "demo")
+    rendering = render.render(entry, params.resolve(entry.experiment))
+    names = [o["metadata"]["name"] for o in rendering.objects() if o["kind"] == "Namespace"]
+    assert "kube-system" not in names
+    assert rendering.components[0].objects[0]["metadata"]["namespace"] == "kube-system"
