@@ -8,11 +8,14 @@ that maps pydantic's errors to `file:line: field.path: message`. Folders whose n
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
+from illm_lab import binding
 from illm_lab.errors import InputError, ManifestError, UsageError
 from illm_lab.model.checks import CHECK_TYPES
 from illm_lab.model.experiment import Experiment
@@ -82,7 +85,11 @@ def load_checked(folder: Path) -> tuple[Entry | None, list[Problem]]:
     if not isinstance(doc.data, dict):
         return None, [Problem(f"{path}:1", "an experiment manifest must be a mapping")]
     try:
-        experiment = Experiment.model_validate(doc.data)
+        data = binding.bind(doc.data, binding.default_params(doc.data), _locator(doc, path))
+    except InputError as exc:
+        return None, [Problem(exc.where or str(path), exc.message)]
+    try:
+        experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         return None, validation_problems(exc, doc, path)
     if experiment.metadata.name != folder.name:
@@ -95,6 +102,23 @@ def load_checked(folder: Path) -> tuple[Entry | None, list[Problem]]:
             )
         ]
     return Entry(experiment=experiment, folder=folder, document=doc), []
+
+
+def _locator(doc: Document, path: Path) -> Callable[[PathKey], str]:
+    return lambda key: f"{path}:{doc.line_of(key) or 1}"
+
+
+def bind(entry: Entry, params: dict[str, Any]) -> Entry:
+    """The entry with its checks rendered against the run's params (see binding.py)."""
+    if not binding.needs_binding(entry.document.data):
+        return entry
+    data = binding.bind(entry.document.data, params, _locator(entry.document, entry.manifest))
+    try:
+        experiment = Experiment.model_validate(data)
+    except ValidationError as exc:
+        first = validation_problems(exc, entry.document, entry.manifest)[0]
+        raise ManifestError(f"{first.message} (with the given params)", where=first.where) from None
+    return Entry(experiment=experiment, folder=entry.folder, document=entry.document)
 
 
 def validation_problems(exc: ValidationError, doc: Document, path: Path) -> list[Problem]:

@@ -45,6 +45,9 @@ class ConductRequest:
     check_timeout: float | None = None
     events_file: Path | None = None
     experiments_dir: Path | None = None
+    # A tutorial session runs (interactive, one experiment at a time) when a learner is given.
+    learner: Any = None
+    resume: bool = False
 
 
 def select_entries(request: ConductRequest) -> list[catalog.Entry]:
@@ -75,12 +78,14 @@ def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductRepo
     prepared = []
     for entry in entries:
         resolved = params.resolve(entry.experiment, request.values, request.sets)
+        entry = catalog.bind(entry, resolved)
         chosen = targets.select(
             entry.experiment,
             list(entry.experiment.spec.clusters),
             kubeconfig=request.kubeconfig,
             context=request.context,
             role_contexts=request.role_contexts,
+            instance=_instance(entry.name, request.instance),
         )
         prepared.append((entry, resolved, chosen))
     options = ConductOptions(
@@ -104,7 +109,10 @@ def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductRepo
             if request.parallel <= 1 or len(prepared) == 1:
                 reports = []
                 for entry, resolved, chosen in prepared:
-                    reports.append(conduct(entry, resolved, chosen, options, emit, interrupts=guard))
+                    session = _session(entry, request)
+                    reports.append(
+                        conduct(entry, resolved, chosen, options, emit, interrupts=guard, session=session)
+                    )
                     if guard.interrupted:
                         break
                 return reports
@@ -116,6 +124,58 @@ def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductRepo
     finally:
         if writer is not None:
             writer.close()
+
+
+def _session(entry: catalog.Entry, request: ConductRequest) -> Any:
+    """The foreground tutorial session for `entry`, when there is a learner at a terminal."""
+    tutorial = entry.experiment.spec.tutorial
+    if not (request.interactive and request.learner is not None and tutorial and tutorial.checkpoints):
+        return None
+    from illm_lab.tutorial.session import run_session
+
+    return lambda live: run_session(
+        live, request.learner, resume=request.resume, sets=request.sets,
+        values=[str(v.resolve()) for v in request.values],
+    )
+
+
+def tutorial_request(request: ConductRequest) -> ConductRequest:
+    """`lab tutorial start|resume <exp>`: one tutorial experiment. Resume continues from the
+    saved progress over the kept deployment (re-applied if it was torn down), with the params
+    and clusters the tutorial was started with unless flags say otherwise."""
+    import dataclasses
+
+    from illm_lab.engine.inventory import instance_id
+    from illm_lab.tutorial.progress import ProgressStore
+
+    if len(request.names) != 1:
+        raise UsageError("name one tutorial experiment")
+    entry = select_entries(request)[0]
+    tutorial = entry.experiment.spec.tutorial
+    if tutorial is None or not tutorial.checkpoints:
+        raise UsageError(f"{entry.name} is not a tutorial (it has no spec.tutorial.checkpoints); "
+                         "`lab tutorial list` shows the tutorials")
+    if not request.resume:
+        return request
+    instance = _instance(entry.name, request.instance) or instance_id(entry.name)
+    saved = ProgressStore().load(instance)
+    if saved is None:
+        raise UsageError(f"no saved progress of {entry.name} (instance {instance}): "
+                         f"start it with `lab tutorial start {entry.name}`")
+    flags_name_clusters = request.kubeconfig or request.context or any(request.role_contexts.values())
+    first = next(iter(saved.targets.values()), {})
+    return dataclasses.replace(
+        request,
+        sets=[*saved.sets, *request.sets],
+        values=[*(Path(v) for v in saved.values), *request.values],
+        kubeconfig=request.kubeconfig or (
+            Path(str(first["kubeconfig"])) if first.get("kubeconfig") and not flags_name_clusters else None
+        ),
+        role_contexts=request.role_contexts if flags_name_clusters else {
+            role: t.get("context") for role, t in saved.targets.items()
+        },
+        reuse=True,
+    )
 
 
 def _wait(future: Any, guard: Interrupts) -> ConductReport:
@@ -166,7 +226,7 @@ def down(
 
     chosen_instance = chosen_instance or instance_id(entry.name)
     outstanding = ledger.outstanding(chosen_instance)
-    if not any(o.refs for o in outstanding.values()):
+    if not any(o.refs for o in outstanding.values()) and not ledger.created_clusters(chosen_instance):
         return {
             "instance": chosen_instance,
             "run": None,
@@ -237,10 +297,12 @@ def validate(
 
     entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
     resolved = params.resolve(entry.experiment, values, sets)
+    entry = catalog.bind(entry, resolved)
     checks = all_checks(entry.experiment, with_checkpoints=True)
     roles: list[str] = sorted({str(c.cluster) for c, _ in checks})
     chosen = targets.select(
-        entry.experiment, roles, kubeconfig=kubeconfig, context=context, role_contexts=role_contexts
+        entry.experiment, roles, kubeconfig=kubeconfig, context=context, role_contexts=role_contexts,
+        instance=_instance(entry.name, instance),
     )
     inventory = Inventory(entry.name, _instance(entry.name, instance) or instance_id(entry.name))
     report = ConductReport(experiment=entry.name, instance=inventory.instance)

@@ -9,8 +9,6 @@ their own experiment folder. Output is deterministic: the same inputs give the s
 
 from __future__ import annotations
 
-import base64
-import json
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,8 @@ from illm_lab.catalog import Entry
 from illm_lab.errors import TemplateError
 from illm_lab.model.experiment import Component, Experiment, ServiceEndpoint
 from illm_lab.params import MASK
-from illm_lab.yamlio import dump, dump_all, load_all, read_text
+from illm_lab.templating import make_environment as make_environment
+from illm_lab.yamlio import dump, dump_all, load_all
 
 LAB_LABEL_PREFIX = "lab.illm.io/"
 
@@ -86,47 +85,6 @@ class Rendering:
             if cluster is None or comp.cluster == cluster:
                 out.extend(comp.objects)
         return out
-
-
-class _FolderLoader(jinja2.BaseLoader):
-    """Loads templates from one folder only; `..`, absolute paths and symlinks out are refused."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str, Any]:
-        candidate = (self.root / template).resolve()
-        if not candidate.is_relative_to(self.root) or not candidate.is_file():
-            raise jinja2.TemplateNotFound(f"{template} (inside the experiment folder)")
-        text = read_text(candidate, what="template")
-        mtime = candidate.stat().st_mtime
-        return text, str(candidate), lambda: candidate.stat().st_mtime == mtime
-
-
-def _b64encode(value: Any) -> str:
-    return base64.b64encode(str(value).encode()).decode()
-
-
-def _to_yaml(value: Any) -> str:
-    return dump(value).rstrip("\n")
-
-
-def make_environment(folder: Path) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        loader=_FolderLoader(folder),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["b64encode"] = _b64encode
-    env.filters["toyaml"] = _to_yaml
-    env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True)
-    env.filters["quote"] = lambda v: json.dumps(str(v))
-    return env
 
 
 def context(experiment: Experiment, params: dict[str, Any]) -> dict[str, Any]:

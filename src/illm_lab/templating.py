@@ -1,0 +1,62 @@
+"""The sandboxed Jinja2 environment every template of lab renders in.
+
+Templates are untrusted input (an experiment may come from anyone), so they run in Jinja2's
+`ImmutableSandboxedEnvironment` with `StrictUndefined`: no Python internals, no mutation of the
+context, no undefined name silently rendering as an empty string. They see only what the caller
+passes (params, experiment metadata) — never the process environment — and can include only
+files inside their own experiment folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from illm_lab.yamlio import dump, read_text
+
+
+class _FolderLoader(jinja2.BaseLoader):
+    """Loads templates from one folder only; `..`, absolute paths and symlinks out are refused."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Any]:
+        candidate = (self.root / template).resolve()
+        if not candidate.is_relative_to(self.root) or not candidate.is_file():
+            raise jinja2.TemplateNotFound(f"{template} (inside the experiment folder)")
+        text = read_text(candidate, what="template")
+        mtime = candidate.stat().st_mtime
+        return text, str(candidate), lambda: candidate.stat().st_mtime == mtime
+
+
+def _b64encode(value: Any) -> str:
+    return base64.b64encode(str(value).encode()).decode()
+
+
+def _to_yaml(value: Any) -> str:
+    return dump(value).rstrip("\n")
+
+
+def make_environment(folder: Path | None = None) -> ImmutableSandboxedEnvironment:
+    """The sandbox; with `folder`, templates may include files from inside it (and only it)."""
+    env = ImmutableSandboxedEnvironment(
+        loader=_FolderLoader(folder) if folder is not None else None,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["b64encode"] = _b64encode
+    env.filters["toyaml"] = _to_yaml
+    env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True)
+    env.filters["quote"] = lambda v: json.dumps(str(v))
+    return env

@@ -1,0 +1,83 @@
+"""The main job for real: `lab conduct` on a cluster that runs real pods (tier 3, or the
+cluster of LAB_E2E_KUBECONFIG on tier 4), with the images substituted through params."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import CliRunner
+
+from illm_lab.cli.main import app
+from tests.support.real_cluster import RealCluster
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_LABEL = "lab.illm.io/instance"
+
+
+def lab(cluster: RealCluster, experiments: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, [
+        "--experiments-dir", str(experiments), *args,
+        "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context,
+    ])
+
+
+def leftovers(cluster: RealCluster, instance: str) -> list[str]:
+    """Objects still carrying the instance label (namespaces included)."""
+    from kubernetes import dynamic
+
+    api = cluster.api_client()
+    try:
+        dyn = dynamic.DynamicClient(api)
+        found = []
+        for api_version, kind in [("v1", "Namespace"), ("apps/v1", "Deployment"), ("v1", "Service"),
+                                  ("v1", "ConfigMap"), ("batch/v1", "Job"), ("v1", "Pod")]:
+            items = dyn.resources.get(api_version=api_version, kind=kind).get(
+                label_selector=f"{LAB_LABEL}={instance}")
+            found += [f"{kind}/{i.metadata.name}" for i in items.items
+                      if not (kind == "Namespace" and i.status.phase == "Terminating")]
+        return found
+    finally:
+        api.close()
+
+
+def values_file(tmp_path: Path, values: dict[str, Any]) -> Path:
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def test_hello_app_conducts_for_real(real_cluster: RealCluster, tmp_path: Path) -> None:
+    repo, _, tag = real_cluster.images["app"].rpartition(":")
+    values = values_file(tmp_path, {
+        "image": repo, "tag": tag, "pullPolicy": real_cluster.pull_policy,
+        "k6Image": real_cluster.images["app"], "loadCommand": ["sh", "-c"],
+        "loadArgs": ["for i in $(seq 20); do wget -qO- "
+                     "http://$HELLO_APP_SERVICE_HOST:$HELLO_APP_SERVICE_PORT/ >/dev/null || exit 1; done"],
+    })
+    junit = tmp_path / "report.xml"
+    res = lab(real_cluster, REPO / "experiments", "conduct", "hello-app", "--ci", "--values", str(values),
+              "-o", "json", "--junit", str(junit))
+    report = json.loads(res.stdout) if res.stdout else {}
+    assert res.exit_code == 0, (res.stderr, report.get("checks"))
+    assert report["verdict"] == "passed"
+    assert {c["name"] for c in report["checks"]} >= {"deployment rolled out", "workflow hello-load completes"}
+    assert leftovers(real_cluster, "hello-app") == []
+    assert junit.read_text().count("<testcase") == len(report["checks"])
+
+
+def test_every_check_type_on_real_pods(real_cluster: RealCluster, tmp_path: Path) -> None:
+    values = values_file(tmp_path, {
+        "image": real_cluster.images["app"], "prometheusImage": real_cluster.images["prometheus"],
+        "pullPolicy": real_cluster.pull_policy,
+    })
+    res = lab(real_cluster, REPO / "tests" / "fixtures" / "experiments-real", "conduct", "real-checks", "--ci",
+              "--values", str(values), "-o", "json")
+    report = json.loads(res.stdout) if res.stdout else {}
+    failed = [c for c in report.get("checks", []) if not c["passed"]]
+    assert res.exit_code == 0 and not failed, (res.stderr, failed)
+    assert {c["type"] for c in report["checks"]} == {
+        "ready", "assert", "absent", "http", "logs", "promql", "job", "command"}
+    assert leftovers(real_cluster, "real-checks") == []
