@@ -9,6 +9,7 @@ the change, and any failure runs `down`, so a failed start leaves nothing behind
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from .state import ACTIVE_MARKER, Process, State, alive, start_ticks
 CONTEXT = "lab-local"
 NODE_NAME = "lab-local-node"
 START_TIMEOUT = 60.0
+LOCK_FILE = Path("/run/illm-lab-local-cluster.lock")
 
 
 def _free_port() -> int:
@@ -53,7 +55,9 @@ class Starter:
     def start(self, name: str, argv: list[str], *, in_netns: bool = True) -> None:
         full = network.in_netns(self.state.netns, *argv) if in_netns else argv
         # An interrupt between starting and recording would leave an unrecorded process
-        # that `down` cannot find: hold SIGINT/SIGTERM until it is saved.
+        # that `down` cannot find: hold SIGINT/SIGTERM until it is saved. The child must not
+        # inherit the blocked mask (it would then ignore SIGTERM), hence the preexec_fn;
+        # safe here because the start-up process runs no threads.
         held = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, held)
         try:
@@ -65,6 +69,7 @@ class Starter:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # runs on after `up` returns, immune to Ctrl-C
                     cwd=self.work,
+                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, held),
                 )
             ticks = start_ticks(proc.pid)
             self.state.processes[name] = Process(proc.pid, ticks or 0, argv[0])
@@ -91,7 +96,10 @@ def _previous_cluster_running(workdir: Path) -> None:
     if previous is None:
         ACTIVE_MARKER.unlink(missing_ok=True)
         return
-    if any(alive(p) for p in previous.processes.values()):
+    running = [p for p in previous.processes.values() if alive(p)]
+    if previous.supervisor is not None and alive(previous.supervisor):
+        running.append(previous.supervisor)  # also while it is still starting
+    if running:
         if other == workdir:
             raise ClusterError(f"a cluster is already running in {workdir}; run `down` first")
         raise ClusterError(
@@ -109,18 +117,22 @@ def up(workdir: Path, supervisor_pid: int | None = None) -> dict[str, Any]:
         raise ClusterError("the local cluster needs root (network namespaces, mounts, cgroups)")
     build.build()
     workdir = workdir.resolve()
-    _previous_cluster_running(workdir)
-    if State.load(workdir) is not None:
-        teardown.down(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    workdir.chmod(0o700)
-    run_id = secrets.token_hex(3)
-    state = State(workdir=str(workdir), run_id=run_id)
-    state.netns = _netns_name(workdir, run_id)
-    if supervisor_pid is not None:
-        state.supervisor = Process(supervisor_pid, start_ticks(supervisor_pid) or 0, "local-cluster")
-    state.save()
-    ACTIVE_MARKER.write_text(json.dumps({"workdir": str(workdir)}) + "\n")
+    # Check-and-claim under a lock, so two concurrent `up`s cannot both pass the check.
+    with open(LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _previous_cluster_running(workdir)
+        if State.load(workdir) is not None:
+            teardown.down(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        workdir.chmod(0o700)
+        run_id = secrets.token_hex(3)
+        state = State(workdir=str(workdir), run_id=run_id)
+        state.netns = _netns_name(workdir, run_id)
+        if supervisor_pid is not None:
+            ticks = start_ticks(supervisor_pid) or 0
+            state.supervisor = Process(supervisor_pid, ticks, "local-cluster")
+        state.save()
+        ACTIVE_MARKER.write_text(json.dumps({"workdir": str(workdir)}) + "\n")
     started = time.monotonic()
     try:
         info = _start(state, started)

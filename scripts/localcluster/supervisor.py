@@ -31,12 +31,18 @@ def _become_subreaper() -> None:
         log("could not become a child subreaper; orphaned shims are reaped by PID 1")
 
 
-def _detach(workdir: Path) -> None:
-    """Let go of the caller's stdin/stdout/stderr, so a caller reading them sees EOF."""
+def _detach(workdir: Path, started: bool) -> None:
+    """Let go of the caller's stdin/stdout/stderr, so a caller reading them sees EOF.
+
+    Later messages go to logs/supervisor.log of a started cluster; after a failed start the
+    work dir is left as `down` left it.
+    """
     devnull = os.open(os.devnull, os.O_RDWR)
-    logs = workdir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    logfd = os.open(logs / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    logfd = devnull
+    if started:
+        logs = workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        logfd = os.open(logs / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.dup2(logfd, 2)
@@ -101,7 +107,7 @@ def _child(workdir: Path, result_fd: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.write(result_fd, json.dumps(payload).encode())
     os.close(result_fd)
-    _detach(workdir)
+    _detach(workdir, started=bool(payload["ok"]))
     _reap(None if payload["ok"] else 10.0)
 
 

@@ -196,7 +196,13 @@ def real_cluster(request: pytest.FixtureRequest) -> Iterator[RealCluster]:
         _run_script(["down", "--workdir", str(workdir)], timeout=DOWN_TIMEOUT)
         _unavailable(f"`local-cluster up` took longer than {UP_TIMEOUT:.0f}s")
     if result.returncode != 0:
-        _unavailable(f"`local-cluster up` failed (logs in {workdir}/logs):\n{_tail(result.stderr)}")
+        logs = workdir / "logs"
+        if logs.is_dir() and any(f.stat().st_size for f in logs.iterdir()):
+            where = f" (component logs in {logs})"
+        else:  # failed before starting anything, e.g. another cluster is running
+            where = ""
+            shutil.rmtree(workdir, ignore_errors=True)
+        _unavailable(f"`local-cluster up` failed{where}:\n{_tail(result.stderr)}")
     info = json.loads(result.stdout.strip().splitlines()[-1])
     cluster = RealCluster(
         kubeconfig=Path(info["kubeconfig"]),
