@@ -7,9 +7,11 @@ warnings and errors. Without a TTY rich writes plain lines; `NO_COLOR` is honour
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,7 +171,10 @@ class ConductView:
 
         data, exp = event.data, event.experiment
         with self._lock:
-            if event.kind == "step.started":
+            if event.kind == "step.started" and data["step"] == "tutorial":
+                self._current.pop(exp, None)  # the tutorial session owns the terminal now
+                self._spin()
+            elif event.kind == "step.started":
                 self._current[exp] = (data["step"], time.monotonic())
                 self._spin()
             elif event.kind == "step.finished":
@@ -182,7 +187,7 @@ class ConductView:
                 self._line(f"    {mark} {where}{data['name']}: {data['message']}")
                 for line in data.get("diagnostics", [])[:12] if not data["passed"] else []:
                     self._line(f"        {line}")
-            elif event.kind == "message" and state.verbose:
+            elif event.kind == "message" and (state.verbose or data.get("notice")):
                 self._line(f"    {data.get('message') or data.get('engine')}")
             elif event.kind == "run.finished":
                 self._current.pop(exp, None)
@@ -202,18 +207,28 @@ class ConductView:
                 self._status.stop()
                 self._status = None
             return
-        now = time.monotonic()
-        label = "; ".join(f"{exp}: {step} ({now - t0:.0f}s)" for exp, (step, t0) in self._current.items())
         if self._status is None:
-            self._status = err.status(escape(label))
+            self._status = err.status(_Elapsed(self._current, time.monotonic))
             self._status.start()
-        else:
-            self._status.update(escape(label))
 
     def close(self) -> None:
         with self._lock:
             self._current.clear()
             self._spin()
+
+
+class _Elapsed:
+    """The spinner's text, computed at every refresh so the elapsed seconds keep counting while
+    a long step (a cluster create) runs without events."""
+
+    def __init__(self, current: dict[str, tuple[str, float]], clock: Any) -> None:
+        self.current = current
+        self.clock = clock
+
+    def __rich__(self) -> str:
+        now = self.clock()
+        return escape("; ".join(f"{exp}: {step} ({now - t0:.0f}s)"
+                                for exp, (step, t0) in list(self.current.items())))
 
 
 def conduct_summary(reports: list[dict[str, Any]]) -> None:
@@ -227,6 +242,8 @@ def conduct_summary(reports: list[dict[str, Any]]) -> None:
             rows = [["PASS" if c["passed"] else "FAIL", c.get("checkpoint") or "", c["name"], c["type"],
                      f"{c['durationSeconds']:.1f}s", c["message"]] for c in rep["checks"]]
             cols = ["", "CHECKPOINT", "CHECK", "TYPE", "TIME", "RESULT"]
+            if not any(c.get("checkpoint") for c in rep["checks"]):
+                cols, rows = cols[:1] + cols[2:], [r[:1] + r[2:] for r in rows]
             table(f"{rep['experiment']} — checks", cols, rows)
         for metric in rep.get("metrics") or []:
             unit = f" ({metric['unit']})" if metric.get("unit") else ""
@@ -256,6 +273,9 @@ def down_summary(result: dict[str, Any]) -> None:
     gone = len(result["removed"]) - deleted
     out.print(escape(f"instance {result['instance']}: {deleted} deleted, {gone} already gone "
                      f"(run {result['run']})"), highlight=False)
+    for cluster in result.get("clusters") or []:
+        out.print(escape(f"cluster {cluster['name']} ({cluster['provider']}): {cluster['action']}"),
+                  highlight=False)
 
 
 def status_table(rows: list[dict[str, Any]]) -> None:
@@ -268,3 +288,237 @@ def status_table(rows: list[dict[str, Any]]) -> None:
          ", ".join(f"{k}={v}" for k, v in sorted(r["clusters"].items()))]
         for r in rows
     ])
+
+
+# -- tutorials (`lab tutorial ...` and the session) -----------------------------------------------
+TUTORIAL_KEYS = {"\r": "check", "\n": "check", " ": "check", "s": "skip", "h": "hint", "q": "quit"}
+
+
+class TutorialView:
+    """The learner's terminal during a tutorial session (`tutorial.session.Learner`).
+
+    Everything goes to stderr (stdout stays for the final report). Keys are read one at a time
+    with the terminal in cbreak mode (no echo, no line buffering; Ctrl-C still interrupts) for as
+    long as the session runs; the terminal is restored when it ends, also on Ctrl-C. Keys typed
+    while a check runs are dropped.
+    """
+
+    def welcome(self, intro: Any) -> None:
+        from rich.markdown import Markdown
+
+        err.rule(escape(f"{intro.title} — tutorial"))
+        if intro.guide.strip():
+            err.print(Markdown(intro.guide))
+        if intro.endpoints:
+            tbl = Table(title="Open these while you follow along", title_justify="left", header_style="bold")
+            for col in ("NAME", "URL", "HOW", "LOGIN"):
+                tbl.add_column(col, overflow="fold")
+            for e in intro.endpoints:
+                login = "  ".join(f"{label}: {value}" for label, value in sorted(e.credentials.items()))
+                how = e.via or "unavailable"
+                if e.note:
+                    how += f" ({e.note})"
+                tbl.add_row(escape(e.name), escape(e.url or "-"), escape(how), escape(login or "-"))
+            err.print(tbl)
+            for e in intro.endpoints:
+                if e.error:
+                    err.print(escape(f"  ! {e.name}: {e.error}"), highlight=False)
+        done = f" ({intro.done} of {intro.total} done earlier)" if intro.done else ""
+        end = "kept when you quit (--keep)" if intro.keep else "torn down when you quit (--keep keeps it)"
+        err.print(escape(f"{intro.total} checkpoints{done}; the deployment is {end}."), highlight=False)
+
+    def show(self, step: Any) -> None:
+        from rich.markdown import Markdown
+
+        err.rule(escape(f"Checkpoint {step.index}/{step.total} · {step.title}"))
+        err.print(Markdown(step.markdown))
+        err.print(
+            "[Enter] check   [s] skip   [h] hint   [q] quit"
+            "      (or from another terminal: lab tutorial check)",
+            highlight=False, markup=False,
+        )
+
+    @contextlib.contextmanager
+    def attached(self) -> Iterator[None]:
+        """cbreak mode for the whole session (keys arrive one by one, unechoed; Ctrl-C still
+        interrupts), restored on the way out whatever happens."""
+        import termios
+        import tty
+
+        fd = sys.stdin.fileno()
+        try:
+            saved: list[Any] | None = termios.tcgetattr(fd)
+        except termios.error:
+            saved = None
+        if saved is not None:
+            tty.setcbreak(fd)
+        try:
+            yield
+        finally:
+            if saved is not None:
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+    def ask(self, wake: Any) -> str:
+        import os
+        import select
+
+        fd = sys.stdin.fileno()
+        while True:
+            ready, _, _ = select.select([fd, wake], [], [])
+            if wake in ready:
+                return "wake"
+            data = os.read(fd, 64)
+            if not data:
+                return "quit"  # stdin closed
+            for char in data.decode("utf-8", "ignore"):
+                action = TUTORIAL_KEYS.get(char.lower())
+                if action:
+                    return action
+
+    @contextlib.contextmanager
+    def checking(self, step: Any) -> Iterator[None]:
+        with err.status(escape(f"checking {step.title} …")):
+            yield
+        import termios
+
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)  # keys typed meanwhile do not count
+
+    def verdict(self, step: Any, verdict: Any) -> None:
+        where = " (lab tutorial check)" if verdict.by == "check" else ""
+        if verdict.passed:
+            err.print(escape(f"✓ {step.title}: passed{where}"), highlight=False)
+        else:
+            err.print(escape(f"✗ {step.title}: not yet{where} — {verdict.message}"), highlight=False)
+        for result in verdict.results:
+            mark = "✓" if result.passed else "✗"
+            err.print(escape(f"    {mark} {result.name}: {result.message}"), highlight=False)
+        for line in verdict.diagnostics[:12]:
+            err.print(escape(f"        {line}"), highlight=False)
+        if not verdict.passed:
+            err.print("  Try again with Enter, ask for a hint with h, or skip with s.", highlight=False)
+
+    def hint(self, step: Any) -> None:
+        from rich.markdown import Markdown
+
+        if step.hint:
+            err.print(Markdown("**Hint:** " + step.hint))
+        else:
+            err.print("No hint for this checkpoint: the instructions are all there is.", highlight=False)
+
+    def finished(self, summary: Any) -> None:
+        total = len(summary.passed) + len(summary.skipped) + len(summary.remaining)
+        err.rule(escape(f"{summary.experiment}: {len(summary.passed)}/{total} checkpoints passed"))
+        if summary.remaining:
+            later = (f"lab tutorial resume {summary.experiment}" if summary.kept
+                     else f"lab tutorial resume {summary.experiment} (it deploys again)")
+            left = len(summary.remaining)
+            err.print(escape(f"{left} to go — continue later with: {later}"), highlight=False)
+        elif summary.skipped:
+            err.print(escape(f"Skipped: {', '.join(summary.skipped)}"), highlight=False)
+        else:
+            err.print("All checkpoints passed. Well done!", highlight=False)
+
+
+def tutorial_list(rows: list[dict[str, Any]]) -> None:
+    table(None, ["NAME", "PHASE", "CHECKPOINTS", "PROGRESS", "TITLE"], [
+        [r["name"], r["phase"], str(r["checkpoints"]), r["progress"], r["title"]] for r in rows
+    ])
+
+
+def tutorial_detail(data: dict[str, Any]) -> None:
+    from rich.markdown import Markdown
+
+    out.rule(escape(f"{data['name']} — {data['title']} ({data['progress']})"))
+    for svc in data["services"]:
+        login = f", login: {', '.join(svc['credentials'])} (from the cluster)" if svc["credentials"] else ""
+        port = f" on localhost:{svc['localPort']}" if svc.get("localPort") else ""
+        line = f"service {svc['name']}: {svc['service']}{svc['path']}{port}{login}"
+        out.print(escape(line), highlight=False)
+    for i, cp in enumerate(data["checkpoints"], 1):
+        state = f" [{cp['state']}]" if cp.get("state") else ""
+        out.rule(escape(f"{i}. {cp['title']} ({cp['name']}){state}"))
+        out.print(Markdown(cp["instructions"]))
+        checks = ", ".join(f"{c['name']} ({c['type']})" for c in cp["checks"])
+        out.print(escape(f"verified by: {checks}"), highlight=False)
+        if cp.get("hint"):
+            out.print(escape("hint available (press h in the session)"), highlight=False)
+
+
+def tutorial_check(result: dict[str, Any]) -> None:
+    mark = "✓" if result["passed"] else "✗"
+    verdict = "passed" if result["passed"] else "not yet"
+    out.print(escape(f"{mark} {result['title']} ({result['checkpoint']}): {verdict}"), highlight=False)
+    for check in result["checks"]:
+        sign = "✓" if check["passed"] else "✗"
+        out.print(escape(f"    {sign} {check['name']}: {check['message']}"), highlight=False)
+        for line in check.get("diagnostics", [])[:12] if not check["passed"] else []:
+            out.print(escape(f"        {line}"), highlight=False)
+    if result["passed"]:
+        info(f"next: {result['next']}" if result.get("next") else "that was the last checkpoint")
+    if result.get("sessionNotified"):
+        info("the running session was told")
+
+
+# -- clusters and the hub (`lab hub ...`) --------------------------------------------------------
+def confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal (stderr); anything but y/yes is no."""
+    err.print(escape(question) + " [y/N] ", end="", highlight=False)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def hub_destroy_question(planned: dict[str, Any]) -> str:
+    clusters = ", ".join(f"cluster {c['name']} ({c['provider']})" for c in planned["clusters"])
+    what = " and ".join(x for x in (f"{planned['objects']} platform objects" if planned["objects"] else "",
+                                     clusters) if x)
+    return f"Destroy the hub: delete {what or 'nothing lab knows of'}?"
+
+
+def hub_summary(result: dict[str, Any]) -> None:
+    """Per component what the bootstrap created, changed or left alone; then the hub."""
+    rows = []
+    for comp in result["components"]:
+        counts = comp["counts"]
+        rows.append([comp["name"], comp.get("namespace") or "", comp.get("chart") or "",
+                     str(counts.get("created", 0)), str(counts.get("configured", 0)),
+                     str(counts.get("unchanged", 0))])
+    if rows:
+        table("hub platform", ["COMPONENT", "NAMESPACE", "CHART", "CREATED", "CHANGED", "UNCHANGED"], rows)
+    for comp in result["components"]:
+        for line in comp["changed"][:20]:
+            info(f"  {comp['name']}: {line}")
+    for item in result.get("pruned") or []:
+        info(f"  pruned: {item.get('kind')} {item.get('name')}")
+    cluster = result.get("cluster") or {}
+    name = f" {cluster['name']}" if cluster.get("name") else ""
+    out.print(escape(f"hub: {cluster.get('provider')}{name}, context {cluster.get('context')}, "
+                     f"Kubernetes {cluster.get('version')} — ready in {result['seconds']:.1f}s"),
+              highlight=False)
+    if result.get("openbao"):
+        bao = result["openbao"]
+        out.print(escape(f"openbao {bao['service']}: {bao['action']} (keys: {bao['keys']}, mode 0600)"),
+                  highlight=False)
+
+
+def hub_status(data: dict[str, Any]) -> None:
+    cluster = data["cluster"]
+    where = cluster.get("context") or cluster.get("name") or "?"
+    if not cluster.get("reachable"):
+        out.print(escape(f"hub {where}: not reachable"), highlight=False)
+        return
+    out.print(escape(f"hub {where} ({cluster.get('provider')}): Kubernetes {cluster.get('version')}, "
+                     f"{cluster.get('message')}"), highlight=False)
+    rows = [[c["name"], c.get("namespace") or "", c.get("version") or "", c["state"],
+             c.get("message", "")] for c in data["components"]]
+    table(None, ["COMPONENT", "NAMESPACE", "VERSION", "STATE", "DETAIL"], rows)
+
+
+def hub_destroy_summary(result: dict[str, Any]) -> None:
+    deleted = sum(1 for r in result["removed"] if r["action"] == "deleted")
+    out.print(escape(f"hub: {deleted} platform objects deleted (run {result['run']})"), highlight=False)
+    for cluster in result.get("clusters") or []:
+        out.print(escape(f"cluster {cluster['name']}: {cluster['action']}"), highlight=False)
+    for skipped in result.get("skipped") or []:
+        info(f"  {skipped['cluster']}: {skipped['reason']}")
+
