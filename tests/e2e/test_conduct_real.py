@@ -81,3 +81,22 @@ def test_every_check_type_on_real_pods(real_cluster: RealCluster, tmp_path: Path
     assert {c["type"] for c in report["checks"]} == {
         "ready", "assert", "absent", "http", "logs", "promql", "job", "command"}
     assert leftovers(real_cluster, "real-checks") == []
+
+
+def test_http_baseline_conducts_for_real(real_cluster: RealCluster, tmp_path: Path) -> None:
+    """Target and loadgen roles on one cluster: the load Job finds the app through the Service
+    variables of its namespace, so no address is written anywhere."""
+    repo, _, tag = real_cluster.images["app"].rpartition(":")
+    values = values_file(tmp_path, {
+        "image": repo, "tag": tag, "pullPolicy": real_cluster.pull_policy, "replicas": 2,
+        "k6Image": repo, "k6Tag": tag, "loadCommand": ["sh", "-c"],
+        "loadArgs": ["base=http://$DEMO_APP_SERVICE_HOST:$DEMO_APP_SERVICE_PORT_HTTP; "
+                     "for i in $(seq 30); do wget -qO- $base/ >/dev/null && wget -qO- $base/api/info >/dev/null "
+                     "|| exit 1; done"],
+    })
+    res = lab(real_cluster, REPO / "experiments", "conduct", "http-baseline", "--ci", "--values", str(values),
+              "-o", "json")
+    report = json.loads(res.stdout) if res.stdout else {}
+    assert res.exit_code == 0, (res.stderr, [c for c in report.get("checks", []) if not c["passed"]])
+    assert report["checks"][-1]["name"] == "workflow http-baseline-load completes"
+    assert leftovers(real_cluster, "http-baseline") == []
