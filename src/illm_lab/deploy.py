@@ -11,7 +11,7 @@ until then they are reported as having none.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -77,8 +77,17 @@ def waves(components: list[RenderedComponent]) -> list[list[RenderedComponent]]:
 
 
 def connect(target: Target) -> Cluster:
+    """Connect to the target's cluster. A role whose provider (kind, talos, ...) was chosen
+    explicitly but whose cluster lab has not created is refused rather than silently deployed
+    to the kubeconfig's current context; only `lab conduct` and `lab hub bootstrap` create."""
     from illm_lab import kube
+    from illm_lab.errors import UsageError
 
+    if target.creates and target.provider != "default" and target.kubeconfig is None:
+        raise UsageError(
+            f"the {target.role} cluster ({target.provider}, chosen by {target.source}) does not "
+            f"exist yet: `lab conduct` creates it (--keep keeps it), or pass --context"
+        )
     return kube.connect(target.kubeconfig, target.context)
 
 
@@ -342,9 +351,12 @@ class RemovalResult:
     instance: str
     run_id: str
     removed: list[dict[str, Any]] = field(default_factory=list)
+    clusters: list[dict[str, Any]] = field(default_factory=list)  # clusters lab created, removed
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # roles whose cluster was gone
 
     def as_dict(self) -> dict[str, Any]:
-        return {"instance": self.instance, "run": self.run_id, "removed": self.removed}
+        return {"instance": self.instance, "run": self.run_id, "removed": self.removed,
+                "clusters": self.clusters, "skipped": self.skipped}
 
 
 def delete_instance(
@@ -356,14 +368,39 @@ def delete_instance(
     on_event: Emit | None = None,
     ledger: Ledger | None = None,
 ) -> RemovalResult:
-    """Delete everything the runs of an instance left (a run of its own in the ledger)."""
+    """Delete everything the runs of an instance left (a run of its own in the ledger): the
+    objects first, then the clusters lab created for it (never an `existing` one)."""
     from illm_lab.engine.inventory import Inventory
 
     inventory = Inventory(entry.name, instance or instance_id(entry.name))
     ledger = ledger or Ledger()
     with ledger.start(entry.experiment, {}, instance=inventory.instance, command="delete") as run:
-        return remove_outstanding(run, ledger, inventory, targets=targets, deadline=deadline,
-                                  on_event=on_event)
+        return remove_everything(run, ledger, inventory, targets=targets, deadline=deadline,
+                                 on_event=on_event)
+
+
+def remove_everything(
+    run: Run,
+    ledger: Ledger,
+    inventory: Inventory,
+    *,
+    targets: Mapping[str, Target] | None = None,
+    clusters: Mapping[str, Cluster] | None = None,
+    deadline: float | None = None,
+    on_event: Emit | None = None,
+) -> RemovalResult:
+    """`remove_outstanding`, then delete the clusters the instance's runs created. The objects on
+    such a cluster go with it, so a cluster that no longer answers (or was half-created) does
+    not stop its own deletion."""
+    from illm_lab.clusters import remove_created
+
+    emit = on_event or (lambda _e: None)
+    created = ledger.created_clusters(inventory.instance)
+    result = remove_outstanding(run, ledger, inventory, targets=targets, clusters=clusters,
+                                deadline=deadline, on_event=emit, tolerate=set(created))
+    result.clusters = remove_created(run, ledger, inventory.instance,
+                                     note=lambda m: emit(Note(m)))
+    return result
 
 
 def remove_outstanding(
@@ -375,39 +412,66 @@ def remove_outstanding(
     clusters: Mapping[str, Cluster] | None = None,
     deadline: float | None = None,
     on_event: Emit | None = None,
+    tolerate: Collection[str] = (),
 ) -> RemovalResult:
     """Inside an open run: per cluster role, delete the objects the ledger names (intents
     included: a killed run may have sent them) and those carrying the instance label. Clusters
-    are reached through `clusters`, else `targets`, else as the ledger recorded them."""
-    from illm_lab.engine import prune as pruning
+    are reached through `clusters`, else `targets`, else as the ledger recorded them. For the
+    roles in `tolerate` (clusters lab created and will delete next) a cluster or kubeconfig
+    error skips the role instead of failing."""
+    from illm_lab.errors import ClusterError, ConfigError
 
     emit = on_event or (lambda _e: None)
     result = RemovalResult(inventory.instance, run.id)
     for role, outstanding in sorted(ledger.outstanding(inventory.instance).items()):
-        cluster = (clusters or {}).get(role)
-        own = cluster is None
-        if cluster is None:
-            recorded = outstanding.cluster
-            target = (targets or {}).get(role) or Target(
-                role=role,
-                kubeconfig=_path_or_none(recorded.get("kubeconfig")),
-                context=recorded.get("context"),
-                source="ledger",
-            )
-            cluster = open_cluster(run, role, target)
+        if not outstanding.refs:
+            continue  # nothing recorded there: no need to reach the cluster at all
         try:
-            types = {(r.api_version, r.kind) for r in outstanding.refs}
-            live = pruning.labelled(cluster, inventory, types)
-            refs = pruning.stale([], outstanding.refs, live)
-            removals = pruning.delete_all(
-                cluster, refs, deadline=deadline, recorder=run.recorder(role), on_event=emit,
-                role=role,
-            )
-            result.removed += [{"cluster": role, **r.as_dict()} for r in removals]
-        finally:
-            if own:
-                cluster.close()
+            _remove_role(run, role, outstanding, inventory, result, targets, clusters, deadline, emit)
+        except (ClusterError, ConfigError) as exc:
+            if role not in tolerate:
+                raise
+            result.skipped.append({"cluster": role, "reason": str(exc)[:300]})
+            emit(Note(f"{role}: objects not deleted one by one ({exc}); its cluster is deleted next"))
     return result
+
+
+def _remove_role(
+    run: Run,
+    role: str,
+    outstanding: Outstanding,
+    inventory: Inventory,
+    result: RemovalResult,
+    targets: Mapping[str, Target] | None,
+    clusters: Mapping[str, Cluster] | None,
+    deadline: float | None,
+    emit: Emit,
+) -> None:
+    from illm_lab.engine import prune as pruning
+
+    cluster = (clusters or {}).get(role)
+    own = cluster is None
+    if cluster is None:
+        recorded = outstanding.cluster
+        target = (targets or {}).get(role) or Target(
+            role=role,
+            kubeconfig=_path_or_none(recorded.get("kubeconfig")),
+            context=recorded.get("context"),
+            source="ledger",
+        )
+        cluster = open_cluster(run, role, target)
+    try:
+        types = {(r.api_version, r.kind) for r in outstanding.refs}
+        live = pruning.labelled(cluster, inventory, types)
+        refs = pruning.stale([], outstanding.refs, live)
+        removals = pruning.delete_all(
+            cluster, refs, deadline=deadline, recorder=run.recorder(role), on_event=emit,
+            role=role,
+        )
+        result.removed += [{"cluster": role, **r.as_dict()} for r in removals]
+    finally:
+        if own:
+            cluster.close()
 
 
 def _path_or_none(value: Any) -> Any:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from illm_lab.errors import UsageError
+
 RUN_STARTED = "run.started"
 STEP_STARTED = "step.started"
 STEP_FINISHED = "step.finished"
@@ -25,6 +27,11 @@ CLUSTER_READY = "cluster.ready"
 CHECK_FINISHED = "check.finished"
 MESSAGE = "message"
 RUN_FINISHED = "run.finished"
+# A tutorial session (between the checks and the teardown); never carries credentials.
+TUTORIAL_STARTED = "tutorial.started"
+CHECKPOINT_STARTED = "checkpoint.started"
+CHECKPOINT_FINISHED = "checkpoint.finished"
+TUTORIAL_FINISHED = "tutorial.finished"
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,12 @@ class JsonLines:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise UsageError(f"--events {path}: cannot write: {exc.strerror or type(exc).__name__}") from None
+        if os.path.isfile(path):
+            os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: make it private too
         self._fh: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
 
     def __call__(self, event: Event) -> None:

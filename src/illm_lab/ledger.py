@@ -24,6 +24,7 @@ API (used by `lab apply`, conduct, hub and down):
     with ledger.start(experiment, params, instance="x", command="apply") as run:
         run.cluster_intent("target", kubeconfig=..., context=..., server=..., create=False)
         run.cluster_result("target", ok=True, server=...)
+        run.cluster_deleted("target", name=..., provider=...)   # a cluster lab created, removed
         rec = run.recorder("target")                    # handed to the engine
         rec.intend(desired); rec.applied(outcomes)      # objects: intent, then result
         rec.intend_delete(refs); rec.deleted(removals)
@@ -33,6 +34,7 @@ API (used by `lab apply`, conduct, hub and down):
     ledger.latest("x")              # the newest run of the instance
     ledger.live_hashes("x", "target")  # drift baseline for the next apply
     ledger.outstanding("x")         # per cluster role: where it is and what is still there
+    ledger.created_clusters("x")    # per role: the cluster lab created and has not deleted yet
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import datetime
 import fcntl
 import json
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -63,6 +66,7 @@ PRESENT_STATES = frozenset(
     {"apply-intent", "created", "configured", "unchanged", "failed", "skipped", "delete-intent"}
 )
 GONE_STATES = frozenset({"deleted", "gone"})
+_RUN_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,200}$")
 
 
 # -- shapes the ledger accepts from the engine (structural, so the ledger does not import it) --
@@ -199,6 +203,8 @@ class Ledger:
         return run
 
     def load(self, run_id: str) -> RunRecord:
+        if not _RUN_ID.match(run_id):  # a run id names a file in runs/, never a path
+            raise UsageError(f"--run {run_id[:80]!r}: not a run id (see lab status)")
         path = self.runs_dir / f"{run_id}.json"
         if not path.is_file():
             raise UsageError(f"no run {run_id!r} in {self.runs_dir}")
@@ -232,6 +238,18 @@ class Ledger:
         for rec in reversed(self.runs(instance=instance)):
             merged.update(rec.live_hashes(role))
         return merged
+
+    def created_clusters(self, instance: str) -> dict[str, dict[str, Any]]:
+        """Per role, the cluster the runs of `instance` created (or began to create: the intent
+        is written before the create starts) and no later run deleted, replayed oldest first."""
+        out: dict[str, dict[str, Any]] = {}
+        for rec in reversed(self.runs(instance=instance)):
+            for role, cluster in rec.clusters.items():
+                if cluster.get("state") in ("deleted", "kept"):
+                    out.pop(role, None)
+                elif cluster.get("create") and cluster.get("name"):
+                    out[role] = dict(cluster)
+        return out
 
     def outstanding(self, instance: str) -> dict[str, Outstanding]:
         """Per cluster role, every object the runs of `instance` may have left, replayed oldest
@@ -313,8 +331,18 @@ class Run:
                 "kubeconfig": kubeconfig, "context": context, "server": server,
                 "provider": provider, "name": name,
             }.items() if v is not None})
-            entry["create"] = create
+            # once a run meant to create the role's cluster, connecting to it later in the same
+            # run must not make the ledger forget that lab owns it
+            entry["create"] = bool(create or entry.get("create"))
             entry["state"] = "intent"
+            self._save()
+
+    def cluster_deleted(self, role: str, *, name: str, provider: str, kept: bool = False) -> None:
+        """After deleting the cluster lab created for `role` (or deciding to keep it: `kept`)."""
+        with self._mutex:
+            entry = self.data["clusters"].setdefault(role, {})
+            entry.update({"name": name, "provider": provider, "create": False,
+                          "state": "kept" if kept else "deleted", "deletedAt": now()})
             self._save()
 
     def cluster_result(

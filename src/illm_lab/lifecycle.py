@@ -129,7 +129,7 @@ def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductRepo
 def _session(entry: catalog.Entry, request: ConductRequest) -> Any:
     """The foreground tutorial session for `entry`, when there is a learner at a terminal."""
     tutorial = entry.experiment.spec.tutorial
-    if not (request.interactive and request.learner is not None and tutorial and tutorial.checkpoints):
+    if not (request.interactive and request.learner is not None and tutorial):
         return None
     from illm_lab.tutorial.session import run_session
 
@@ -151,13 +151,22 @@ def tutorial_request(request: ConductRequest) -> ConductRequest:
     if len(request.names) != 1:
         raise UsageError("name one tutorial experiment")
     entry = select_entries(request)[0]
-    tutorial = entry.experiment.spec.tutorial
-    if tutorial is None or not tutorial.checkpoints:
-        raise UsageError(f"{entry.name} is not a tutorial (it has no spec.tutorial.checkpoints); "
+    if entry.experiment.spec.tutorial is None:
+        raise UsageError(f"{entry.name} is not a tutorial (it has no spec.tutorial); "
                          "`lab tutorial list` shows the tutorials")
-    if not request.resume:
-        return request
     instance = _instance(entry.name, request.instance) or instance_id(entry.name)
+    if not request.resume:
+        from illm_lab.ledger import Ledger
+
+        if not request.reuse and request.interactive and any(
+            o.refs for o in Ledger().outstanding(instance).values()
+        ):
+            raise UsageError(
+                f"{entry.name} (instance {instance}) is still deployed: `lab tutorial resume "
+                f"{entry.name}` continues it, `--reuse` starts over on it, `lab down {entry.name}` "
+                "removes it"
+            )
+        return request
     saved = ProgressStore().load(instance)
     if saved is None:
         raise UsageError(f"no saved progress of {entry.name} (instance {instance}): "

@@ -307,7 +307,7 @@ def _check_schemas(
             continue
         try:
             kv.validate(obj, kube_version, strict=True)
-        except kv.utils.VersionNotSupportedError:
+        except (kv.utils.VersionNotSupportedError, IndexError):  # IndexError: "0.1" or ""
             raise InputError(f"--kube-version {kube_version}: no schemas for this version") from None
         except kv.SchemaNotFoundError:
             result.add(

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
+from illm_lab.errors import UsageError
 from illm_lab.render import Rendering, mask_secrets
 from illm_lab.yamlio import dump, dump_all
 
 
 def _secret_values(rendering: Rendering) -> list[str]:
+    """Values of `secret: true` params, and their base64 form (what `| b64encode` puts in a
+    ConfigMap or a Secret's `data`), longest first."""
     declared = rendering.experiment.spec.params
-    return sorted(
-        (str(rendering.params[n]) for n, p in declared.items()
-         if p.secret and rendering.params.get(n) not in (None, "")),
-        key=len, reverse=True,
-    )
+    plain = [str(rendering.params[n]) for n, p in declared.items()
+             if p.secret and rendering.params.get(n) not in (None, "")]
+    encoded = [base64.b64encode(v.encode()).decode() for v in plain]
+    return sorted({*plain, *encoded}, key=len, reverse=True)
 
 
 TEXT_MASK = "<masked>"  # stays a plain YAML scalar where a bare *** would read as an alias
@@ -48,14 +51,25 @@ def render_stream(rendering: Rendering, *, show_secrets: bool = False) -> str:
 
 
 def write_rendering(rendering: Rendering, out: Path, *, show_secrets: bool = False) -> list[Path]:
-    """One file per component (and one for namespaces) under `out`; Helm values as values.yaml."""
-    out.mkdir(parents=True, exist_ok=True)
+    """One file per component (and one for namespaces) under `out`; Helm values as values.yaml.
+    Files are created 0600 (never readable by others, even for a moment): with --show-secrets
+    they hold Secret data."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"--out {out}: cannot create the folder: {reason}") from None
     secrets = [] if show_secrets else _secret_values(rendering)
     written: list[Path] = []
 
     def write(path: Path, text: str) -> None:
-        path.write_text(_scrub(text, secrets), encoding="utf-8")
-        os.chmod(path, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise UsageError(f"--out {path}: cannot write: {exc.strerror or type(exc).__name__}") from None
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode on open
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(_scrub(text, secrets))
         written.append(path)
 
     for role, nss in sorted(rendering.namespaces.items()):

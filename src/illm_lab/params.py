@@ -27,6 +27,7 @@ def resolve(
 ) -> dict[str, Any]:
     declared = experiment.spec.params
     params: dict[str, Any] = {name: copy.deepcopy(p.default) for name, p in declared.items()}
+    origin: dict[str, str] = {}  # param -> where its value came from, for the type errors below
     for path in values_files or []:
         doc = load_file(path, what="values file")
         if not isinstance(doc.data, dict):
@@ -36,13 +37,17 @@ def resolve(
             if key not in declared:
                 raise UsageError(f"unknown param {str(key)[:60]!r}{_known(experiment)}", where=where)
             params[key] = _merge(params.get(key), value)
+            origin[key] = where
     for item in sets or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--set {item[:80]!r}: expected key=value")
+        if not _is_text(item):  # bytes that are not UTF-8 reach Python as lone surrogates
+            raise UsageError(f"--set {key[:60]!r}: the value is not valid UTF-8 text")
         top, *rest = key.split(".")
         if top not in declared:
-            raise UsageError(f"--set {key[:60]}: unknown param {top!r}{_known(experiment)}")
+            raise UsageError(f"--set {key[:60]}: unknown param {top[:60]!r}{_known(experiment)}")
+        origin[top] = f"--set {key[:60]}"
         kind = declared[top].type
         parsed: Any = raw if (kind == "string" and not rest) else _scalar(raw)
         if rest:
@@ -63,12 +68,17 @@ def resolve(
             params[top] = parsed
     for name, spec in declared.items():
         value = params.get(name)
+        source = origin.get(name)
         if value is None:
-            raise UsageError(f"param {name!r} has no default: give it with --set {name}=...")
+            raise UsageError(f"param {name!r} has no default: give it with --set {name}=...", where=source)
         if not param_type_ok(spec.type, value):
-            raise UsageError(f"param {name!r} must be of type {spec.type}, got {_show(spec.secret, value)}")
+            raise UsageError(
+                f"param {name!r} must be of type {spec.type}, got {_show(spec.secret, value)}", where=source
+            )
         if spec.enum is not None and value not in spec.enum:
-            raise UsageError(f"param {name!r} must be one of {spec.enum}, got {_show(spec.secret, value)}")
+            raise UsageError(
+                f"param {name!r} must be one of {spec.enum}, got {_show(spec.secret, value)}", where=source
+            )
     return params
 
 
@@ -89,6 +99,14 @@ def _scalar(raw: str) -> Any:
     if value is None and raw.strip() not in ("null", "~"):
         return raw
     return value
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _merge(base: Any, override: Any) -> Any:

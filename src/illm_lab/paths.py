@@ -38,9 +38,22 @@ def config_file() -> Path:
     return Path(env) if env else _platformdirs_path("config") / "config.yaml"
 
 
+def clusters_dir() -> Path:
+    """Where lab keeps what it knows of the clusters it creates: one folder per cluster with its
+    kubeconfig, talosconfig and provider state (all private to the user)."""
+    return state_dir() / "clusters"
+
+
+def cluster_dir(name: str) -> Path:
+    return clusters_dir() / name
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable by the owner only; return it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create `path` (and its missing parents: `mkdir(parents=True)` would make those 0755)
+    readable by the owner only; return it."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
     return path
 
 

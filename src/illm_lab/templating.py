@@ -57,6 +57,8 @@ def make_environment(folder: Path | None = None) -> ImmutableSandboxedEnvironmen
     )
     env.filters["b64encode"] = _b64encode
     env.filters["toyaml"] = _to_yaml
-    env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True)
-    env.filters["quote"] = lambda v: json.dumps(str(v))
+    # ensure_ascii=False: JSON escapes a character beyond U+FFFF as a surrogate pair ("\\ud83c..."),
+    # which YAML refuses in a double-quoted scalar; written as itself it is valid YAML.
+    env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False)
+    env.filters["quote"] = lambda v: json.dumps(str(v), ensure_ascii=False)
     return env

@@ -308,7 +308,7 @@ class TutorialView:
 
         err.rule(escape(f"{intro.title} — tutorial"))
         if intro.guide.strip():
-            err.print(Markdown(intro.guide))
+            err.print(Markdown(intro.guide), soft_wrap=False)
         if intro.endpoints:
             tbl = Table(title="Open these while you follow along", title_justify="left", header_style="bold")
             for col in ("NAME", "URL", "HOW", "LOGIN"):
@@ -330,8 +330,13 @@ class TutorialView:
     def show(self, step: Any) -> None:
         from rich.markdown import Markdown
 
+        if step.final:
+            err.rule(escape(step.title))
+            err.print(Markdown(step.markdown), soft_wrap=False)
+            err.print("[q] finish", highlight=False, markup=False)
+            return
         err.rule(escape(f"Checkpoint {step.index}/{step.total} · {step.title}"))
-        err.print(Markdown(step.markdown))
+        err.print(Markdown(step.markdown), soft_wrap=False)
         err.print(
             "[Enter] check   [s] skip   [h] hint   [q] quit"
             "      (or from another terminal: lab tutorial check)",
@@ -389,7 +394,8 @@ class TutorialView:
         if verdict.passed:
             err.print(escape(f"✓ {step.title}: passed{where}"), highlight=False)
         else:
-            err.print(escape(f"✗ {step.title}: not yet{where} — {verdict.message}"), highlight=False)
+            detail = "" if verdict.results else f" — {verdict.message}"  # else: one line per check below
+            err.print(escape(f"✗ {step.title}: not yet{where}{detail}"), highlight=False)
         for result in verdict.results:
             mark = "✓" if result.passed else "✗"
             err.print(escape(f"    {mark} {result.name}: {result.message}"), highlight=False)
@@ -402,7 +408,7 @@ class TutorialView:
         from rich.markdown import Markdown
 
         if step.hint:
-            err.print(Markdown("**Hint:** " + step.hint))
+            err.print(Markdown("**Hint:** " + step.hint), soft_wrap=False)
         else:
             err.print("No hint for this checkpoint: the instructions are all there is.", highlight=False)
 
@@ -438,7 +444,7 @@ def tutorial_detail(data: dict[str, Any]) -> None:
     for i, cp in enumerate(data["checkpoints"], 1):
         state = f" [{cp['state']}]" if cp.get("state") else ""
         out.rule(escape(f"{i}. {cp['title']} ({cp['name']}){state}"))
-        out.print(Markdown(cp["instructions"]))
+        out.print(Markdown(cp["instructions"]), soft_wrap=False)
         checks = ", ".join(f"{c['name']} ({c['type']})" for c in cp["checks"])
         out.print(escape(f"verified by: {checks}"), highlight=False)
         if cp.get("hint"):

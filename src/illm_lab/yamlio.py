@@ -116,6 +116,13 @@ def load_all(text: str, *, source: str = "<string>", max_bytes: int = MAX_BYTES)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(f"invalid YAML: {_short(problem)}", where=f"{source}{line}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, only a position
+        row = text[: max(0, exc.position)].count("\n") + 1
+        found: object = exc.character  # an int code point (both parsers), typed as str
+        code = found if isinstance(found, int) else ord(str(found)[:1] or "?")
+        raise InputError(
+            f"invalid YAML: {exc.reason} (character #x{code:04x})", where=f"{source}:{row}"
+        ) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {_short(str(exc))}", where=source) from None
     except RecursionError:

@@ -93,7 +93,8 @@ def test_bad_kubeconfig_is_exit_2(lab: Lab, tmp_path: Path) -> None:
     bad.write_text("clusters: [\n")
     res = run(lab, "apply", "demo", "--kubeconfig", str(bad))
     assert res.exit_code == 2
-    assert res.stderr.startswith("lab: error: kubeconfig ") and "Traceback" not in res.output
+    assert res.stderr.startswith("lab: error: ") and "kubeconfig" in res.stderr and str(bad) in res.stderr
+    assert "Traceback" not in res.output
 
 
 def test_unreachable_cluster_is_exit_3_on_one_line(lab: Lab, tmp_path: Path) -> None:

@@ -226,3 +226,16 @@ def test_expired_resource_version_relists(
         assert readiness.deployment(fut.result(RESULT_TIMEOUT)).done
     lists = [r for r in proxy.log if "watch=" not in r.target and "/deployments" in r.target]
     assert len(lists) == 2
+
+
+def test_wait_all_reports_a_failed_job_without_waiting_for_the_others(
+    emulator: LabEmulator, cluster: kube.Cluster, pool: ThreadPoolExecutor,
+) -> None:
+    emulator.create(o.deployment("slow", "default"))  # never becomes ready: no controller here
+    emulator.create(job("j", "default"))
+    refs = [ObjectRef("apps/v1", "Deployment", "slow", "default"), ObjectRef("batch/v1", "Job", "j", "default")]
+    fut = in_background(pool, lambda: wait_all(cluster, refs, deadline=time.monotonic() + 120))
+    emulator.set_status("batch/v1", "Job", "default", "j", {"failed": 1, "conditions": [
+        {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "boom"}]})
+    with pytest.raises(kerrors.WaitFailed, match="Job default/j completion: job failed: boom"):
+        fut.result(RESULT_TIMEOUT)  # well before the Deployment's two-minute deadline

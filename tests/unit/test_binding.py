@@ -51,5 +51,5 @@ def test_undefined_param_in_a_check_names_the_line(tmp_path: Path) -> None:
 
 def test_sandbox_applies_to_check_templates(tmp_path: Path) -> None:
     write_experiment(tmp_path, "demo", manifest=TEMPLATED.replace("{{ params.image }}", "{{ params.__class__ }}"))
-    with pytest.raises(InputError, match="spec.checks"):
+    with pytest.raises(InputError, match=r"spec\.checks"):
         catalog.load(tmp_path / "demo")

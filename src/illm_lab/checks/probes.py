@@ -2,9 +2,11 @@
 
 Probes never wait: the runner (`runner.py`) retries them until the check's deadline. Object
 probes read the API; `http` and `promql` go through the API server's service proxy (no cluster
-DNS, load balancer or port needed); `logs` reads pod logs; `job` runs a Pod created through the
-conduct's recorded-create callback, so `lab down` can always find it; `command` runs a local
-program without a shell, with KUBECONFIG pointing at the check's cluster.
+DNS, load balancer or port needed), or for `via: port-forward` through a tunnel the run manages
+(`conduct/forwards.py`), which is what a learner's browser uses; `logs` reads pod logs; `job`
+runs a Pod created through the conduct's recorded-create callback, so `lab down` can always find
+it; `command` runs a local program without a shell, with KUBECONFIG pointing at the check's
+cluster.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class ProbeContext:
     run_pod: Callable[[m.JobSpec, str, float], Outcome] | None = None
     run_command: Callable[[m.CommandSpec, dict[str, str], float], tuple[int, str, str]] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # (namespace, service, port) -> base URL of a lab-managed port-forward on 127.0.0.1
+    forward: Callable[[str, str, str], str] | None = None
 
 
 def selector_text(selector: dict[str, str] | None) -> str | None:
@@ -173,11 +177,14 @@ def probe_http(check: m.HttpCheck, ctx: ProbeContext) -> Outcome:
     if h.url is not None:
         status, body = _fetch_url(h.url.rstrip("/") + h.path if h.path != "/" else h.url, h.method, h.headers)
         target = h.url
+    elif h.via == "port-forward":
+        if ctx.forward is None:
+            raise InputError(f"check {check.name!r}: via: port-forward needs a run that manages tunnels")
+        assert h.service is not None
+        base = ctx.forward(*_service(h.service))
+        status, body = _fetch_url(base + h.path, h.method, h.headers)
+        target = f"service {h.service}{h.path} (port-forward)"
     else:
-        if h.via == "port-forward":
-            raise InputError(
-                f"check {check.name!r}: via: port-forward needs a lab-managed tunnel; use via: proxy"
-            )
         assert h.service is not None
         ns, svc, port = _service(h.service)
         status, body = ctx.cluster.proxy_get(ns, svc, port, h.path, method=h.method, headers=h.headers)

@@ -26,6 +26,7 @@ class CheckResult:
     attempts: int
     diagnostics: list[str] = field(default_factory=list)
     checkpoint: str | None = None
+    skipped: bool = False  # a tutorial checkpoint the learner skipped (JUnit <skipped/>)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,4 +39,5 @@ class CheckResult:
             "attempts": self.attempts,
             "diagnostics": list(self.diagnostics),
             **({"checkpoint": self.checkpoint} if self.checkpoint else {}),
+            **({"skipped": True} if self.skipped else {}),
         }

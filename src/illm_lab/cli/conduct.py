@@ -67,9 +67,12 @@ def conduct_cmd(
     ] = None,
     output: OutputOpt = Format.table,
 ) -> None:
-    """Deploy an experiment, wait, run its checks (and load workflow), report, tear down."""
+    """Deploy an experiment, wait, run its checks (and load workflow), report, tear down.
+
+    On a terminal, a tutorial experiment runs its tutorial session before the teardown."""
     from illm_lab import lifecycle
 
+    interactive = not ci and sys.stdin.isatty()
     request = lifecycle.ConductRequest(
         names=list(experiments or []),
         phase=phase,
@@ -87,15 +90,25 @@ def conduct_cmd(
         record=record,
         force_conflicts=force_conflicts,
         instance=instance,
-        interactive=not ci and sys.stdin.isatty(),
+        interactive=interactive,
+        learner=ui.TutorialView() if interactive else None,
         parallel=parallel,
         events_file=events,
         experiments_dir=settings(ctx).experiments_dir,
-        check_timeout=_duration("--check-timeout", check_timeout),
+        check_timeout=duration_flag("--check-timeout", check_timeout),
     )
+    run_and_report(request, junit, output)
+
+
+def run_and_report(request: Any, junit: Path | None, output: Format) -> None:
+    """Conduct, write the JUnit file, print the reports, exit with the worst exit code."""
+    from illm_lab import lifecycle
+
     live = ui.ConductView(json_mode=output is not Format.table)
-    reports = lifecycle.conduct_many(request, live)
-    live.close()
+    try:
+        reports = lifecycle.conduct_many(request, live)
+    finally:
+        live.close()
     data = [r.as_dict() for r in reports]
     if junit is not None:
         from illm_lab.reports import junit as junit_report
@@ -193,7 +206,7 @@ def validate_cmd(
     raise typer.Exit(report.exit_code)
 
 
-def _duration(flag: str, value: str | None) -> float | None:
+def duration_flag(flag: str, value: str | None) -> float | None:
     from illm_lab.errors import UsageError
     from illm_lab.model.base import parse_duration
 

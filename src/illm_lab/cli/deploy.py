@@ -72,15 +72,17 @@ def apply_cmd(
 ) -> None:
     """Deploy an experiment's components (server-side apply, waits, prune) — no checks, no teardown."""
     from illm_lab import deploy
+    from illm_lab.conduct.interrupts import Interrupts
     from illm_lab.engine.inventory import instance_id
 
     roles = {"target": target_context, "loadgen": loadgen_context, "hub": hub_context}
     entry, resolved, chosen = _prepare(ctx, experiment, values, set_, kubeconfig, context, roles)
-    result = deploy.apply_experiment(
-        entry, resolved, targets=chosen, force_conflicts=force_conflicts, prune=prune,
-        instance=instance_id(entry.name, instance) if instance else None,
-        on_event=ui.engine_event,
-    )
+    with Interrupts():  # SIGTERM (a cancelled CI job) ends the ledger run as interrupted, like Ctrl-C
+        result = deploy.apply_experiment(
+            entry, resolved, targets=chosen, force_conflicts=force_conflicts, prune=prune,
+            instance=instance_id(entry.name, instance) if instance else None,
+            on_event=ui.engine_event,
+        )
     data = result.as_dict()
     if output is Format.json:
         ui.json_out(data)

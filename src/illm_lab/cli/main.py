@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +15,11 @@ from illm_lab.cli import charts as charts_cmds
 from illm_lab.cli import conduct as conduct_cmds
 from illm_lab.cli import deploy as deploy_cmds
 from illm_lab.cli import doctor as doctor_cmds
+from illm_lab.cli import hub as hub_cmds
+from illm_lab.cli import kubeconfig as kubeconfig_cmds
 from illm_lab.cli import render as render_cmds
 from illm_lab.cli import roadmap as roadmap_cmds
+from illm_lab.cli import tutorial as tutorial_cmds
 from illm_lab.cli.handler import LabGroup
 from illm_lab.cli.options import Settings
 
@@ -52,12 +56,21 @@ def root(
             help="Where experiments live [default: ./experiments].",
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Lab config file [default: $LAB_CONFIG, else ~/.config/illm-lab/config.yaml].",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
     ui.configure(quiet=quiet, verbose=verbose)
+    if config is not None:  # the one place the config path is read from (paths.config_file)
+        os.environ["LAB_CONFIG"] = str(config)
     ctx.obj = Settings(verbose=verbose, quiet=quiet, experiments_dir=experiments_dir)
 
 
@@ -66,6 +79,9 @@ render_cmds.register(app)
 deploy_cmds.register(app)
 conduct_cmds.register(app)
 app.add_typer(charts_cmds.app, name="charts")
+app.add_typer(hub_cmds.app, name="hub")
+kubeconfig_cmds.register(app)
+app.add_typer(tutorial_cmds.app, name="tutorial")
 doctor_cmds.register(app)
 roadmap_cmds.register(app)
 adr_cmds.register(app)

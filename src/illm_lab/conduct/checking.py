@@ -29,6 +29,7 @@ from illm_lab.model import checks as m
 from illm_lab.model.experiment import Experiment, Metric
 
 if TYPE_CHECKING:
+    from illm_lab.conduct.forwards import Forwards
     from illm_lab.kube import Cluster
 
 CHECKS_COMPONENT = "lab-checks"
@@ -59,15 +60,19 @@ class CheckSession:
 
     def __init__(
         self,
-        run: Run,
+        run: Run | None,
         inventory: Inventory,
         clusters: dict[str, Cluster],
         kubeconfigs: dict[str, Path | None],
         stop: threading.Event,
         on_event: Callable[[Any], None] | None = None,
         check_timeout: float | None = None,
+        forwards: Forwards | None = None,
     ) -> None:
+        """`run` None: no ledger run is open (`lab tutorial check` beside a running session,
+        which holds the instance's lock), so `job` checks, which create a Job, are refused."""
         self.check_timeout = check_timeout
+        self.forwards = forwards
         self.ledger_run = run
         self.inventory = inventory
         self.clusters = clusters
@@ -86,11 +91,22 @@ class CheckSession:
             context=cluster.context,
             run_pod=lambda spec, name, remaining: self._run_job(role, spec, name, remaining),
             run_command=_run_command,
+            forward=self._forwarder(role),
         )
 
-    def run(self, check: m.AnyCheck, checkpoint: str | None = None) -> CheckResult:
+    def _forwarder(self, role: str) -> Callable[[str, str, str], str] | None:
+        forwards = self.forwards
+        if forwards is None:
+            return None
+        return lambda namespace, service, port: forwards.url(role, namespace, service, port)
+
+    def run(
+        self, check: m.AnyCheck, checkpoint: str | None = None, *, timeout: float | None = None
+    ) -> CheckResult:
+        """`timeout` (else the session's `check_timeout`) overrides the check's own deadline."""
         return run_check(
-            check, self.context(check.cluster), self.stop, checkpoint=checkpoint, timeout=self.check_timeout
+            check, self.context(check.cluster), self.stop, checkpoint=checkpoint,
+            timeout=timeout if timeout is not None else self.check_timeout,
         )
 
     def _run_job(self, role: str, spec: m.JobSpec, check_name: str, remaining: float) -> Outcome:
@@ -98,6 +114,11 @@ class CheckSession:
         from illm_lab.engine.apply import Applier, plan
         from illm_lab.engine.wait import wait_for
 
+        if self.ledger_run is None:
+            raise InputError(
+                "job checks create a Job, which must be recorded in the ledger: run this checkpoint "
+                "from the tutorial session (press Enter there)"
+            )
         cluster = self.clusters[role]
         job = _job_object(spec, check_name, self.inventory)
         desired = plan([(CHECKS_COMPONENT, [job])], self.inventory)

@@ -9,13 +9,32 @@ it says is consistent and `lab down` finishes the job.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import signal
 import threading
 from types import FrameType, TracebackType
 from typing import Any
 
 from illm_lab.errors import EXIT_INTERRUPTED
+
+# Everything a run imports lazily. An interrupt raised in the middle of an import leaves a
+# half-initialised module behind (Python even wraps it into an unrelated RuntimeError), so a
+# run imports all of it before it installs its handlers; later lazy imports are then lookups.
+_RUN_PACKAGES = ("illm_lab.conduct", "illm_lab.engine", "illm_lab.kube", "illm_lab.checks",
+                 "illm_lab.charts", "illm_lab.clusters", "illm_lab.reports", "illm_lab.tools")
+_RUN_MODULES = ("illm_lab.deploy", "illm_lab.ledger", "illm_lab.lint", "jsonschema",
+                "kubernetes_validate", "urllib.request")
+
+
+def preload() -> None:
+    for name in _RUN_PACKAGES:
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{name}."):
+            importlib.import_module(info.name)
+    for name in _RUN_MODULES:
+        importlib.import_module(name)
 
 
 class Interrupts:
@@ -34,6 +53,7 @@ class Interrupts:
             raise KeyboardInterrupt
 
     def __enter__(self) -> Interrupts:
+        preload()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)

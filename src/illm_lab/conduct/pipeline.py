@@ -1,5 +1,8 @@
-"""The conduct lifecycle: render → lint → plan → clusters → deploy → checks → workflow →
-metrics → record → teardown, as events.
+"""The conduct lifecycle: render → lint → plan → clusters → deploy → checks → [tutorial] →
+workflow → metrics → record → teardown, as events.
+
+The tutorial step is a foreground session (`conduct/live.py`, `illm_lab.tutorial`), run only on a
+terminal; without one, tutorial checkpoints run with the checks, each after its solution.
 
 Everything a run touches goes through one ledger run (intent before, result after), so teardown
 — here, after a crash, or by `lab down` — deletes exactly what the ledger and the inventory
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from illm_lab import events as ev
 from illm_lab.catalog import Entry
 from illm_lab.conduct.interrupts import Interrupts
+from illm_lab.conduct.live import LiveRun, Session
 from illm_lab.conduct.options import ConductOptions
 from illm_lab.conduct.report import ConductReport, StepRecord
 from illm_lab.errors import InputError, LabError, UsageError
@@ -83,8 +87,12 @@ def conduct(
     *,
     ledger: Ledger | None = None,
     interrupts: Interrupts | None = None,
+    session: Session | None = None,
 ) -> ConductReport:
-    """Run one experiment end to end; never raises LabError (it lands in the report)."""
+    """Run one experiment end to end; never raises LabError (it lands in the report).
+
+    `session` (a tutorial on a terminal) runs in the foreground after the checks, before the
+    teardown; Ctrl-C inside it tears down like anywhere else."""
     from illm_lab.engine.inventory import instance_id
 
     started = time.monotonic()
@@ -99,7 +107,7 @@ def conduct(
     try:
         rendering = _prepare(entry, params, targets, report, steps)
         if not options.dry_run:
-            _live(entry, rendering, params, targets, options, report, steps, emit, guard, ledger)
+            _live(entry, rendering, params, targets, options, report, steps, emit, guard, ledger, session)
     except KeyboardInterrupt:
         report.interrupted = True
     except LabError as exc:
@@ -128,7 +136,11 @@ def _prepare(
     report: ConductReport,
     steps: _Steps,
 ) -> Rendering:
-    from illm_lab import lint, render
+    # Everything the steps below import is imported before the first step starts: a Ctrl-C that
+    # lands inside an import (here `plan_of`'s, measured) made Python exit via SIGINT (-2)
+    # instead of 130 after an otherwise clean interrupted run.
+    from illm_lab import deploy, lint, render  # noqa: F401 - deploy: used by plan_of
+    from illm_lab.conduct import checking  # noqa: F401 - used by plan_of
 
     with steps("render"):
         rendering = render.render(entry, params)
@@ -155,8 +167,11 @@ def plan_of(rendering: Rendering, targets: Mapping[str, Target]) -> dict[str, An
     for role in roles:
         target = targets.get(role)
         clusters[role] = {
-            "context": (target.context if target else None) or "(current context)",
+            "context": (target.context if target else None)
+            or ("(the cluster lab provides)" if target and target.creates else "(current context)"),
             "chosenBy": target.source if target else "none",
+            "provider": target.provider if target else "existing",
+            **({"cluster": target.name} if target and target.creates else {}),
             "namespaces": [o["metadata"]["name"] for o in rendering.namespaces.get(role, [])],
             "components": [
                 {"name": c.name, "source": c.source, "objects": len(c.objects), "dependsOn": c.depends_on}
@@ -186,8 +201,10 @@ def _live(
     emit: Emit,
     guard: Interrupts,
     ledger: Ledger | None,
+    session: Session | None = None,
 ) -> None:
     from illm_lab.conduct.checking import CheckSession, all_checks
+    from illm_lab.conduct.forwards import Forwards
     from illm_lab.deploy import deploy_run, open_cluster, roles_of
     from illm_lab.engine.inventory import Inventory
     from illm_lab.ledger import Ledger
@@ -209,17 +226,22 @@ def _live(
         | ({rendering.workflow.cluster} if rendering.workflow else set())
     )
     clusters: dict[str, Cluster] = {}
+    forwards = Forwards(clusters, on_error=lambda m: emit(ev.Event(ev.MESSAGE, entry.name, {"message": m})))
     with ledger.start(entry.experiment, params, instance=inventory.instance, command="conduct") as run:
         report.run_id = run.id
         try:
             with steps("clusters"):
+                provided = dict(targets)  # a provider's cluster is reached through its kubeconfig
+                targets = provided
                 for role in roles:
-                    clusters[role] = open_cluster(run, role, targets[role])
+                    provided[role] = _provide(run, role, provided[role], entry.name, emit)
+                    clusters[role] = open_cluster(run, role, provided[role])
                     report.clusters[role] = {
                         "context": clusters[role].context,
                         "server": clusters[role].server,
                         "version": clusters[role].server_version(),
-                        "provider": "existing",
+                        "provider": provided[role].provider,
+                        **({"name": str(provided[role].name)} if provided[role].creates else {}),
                     }
                     emit(ev.Event(ev.CLUSTER_READY, entry.name, {"role": role, **report.clusters[role]}))
             with steps("deploy") as step:
@@ -235,7 +257,7 @@ def _live(
                 )
                 report.objects = result.counts()
                 step.message = ", ".join(f"{n} {a}" for a, n in sorted(report.objects.items()))
-            session = CheckSession(
+            checking = CheckSession(
                 run,
                 inventory,
                 clusters,
@@ -243,16 +265,31 @@ def _live(
                 guard.stop,
                 on_event=forward,
                 check_timeout=options.check_timeout,
+                forwards=forwards,
             )
             with steps("checks") as step:
+                solved: set[str] = set()
                 for check, checkpoint in checks:
-                    result_ = session.run(check, checkpoint)
+                    if checkpoint is not None and checkpoint not in solved:  # non-interactive:
+                        solved.add(checkpoint)  # do what the learner would, then check it
+                        _solve(run, rendering, inventory, clusters, checkpoint, forward, report, emit)
+                    result_ = checking.run(check, checkpoint)
                     report.checks.append(result_)
                     run.check_result(check.name, ok=result_.passed, message=result_.message)
                     emit(ev.Event(ev.CHECK_FINISHED, entry.name, result_.as_dict()))
                 failed = sum(1 for c in report.checks if not c.passed)
                 step.status = "failed" if failed else "ok"
                 step.message = f"{len(report.checks) - failed}/{len(report.checks)} passed"
+            if session is not None:
+                with steps("tutorial") as step:
+                    outcome = session(LiveRun(
+                        entry, rendering, params, run, inventory, clusters, dict(targets), checking,
+                        forwards, emit, guard.stop, options.keep, options.check_timeout,
+                    ))
+                    report.checks += outcome.results
+                    for done in outcome.results:
+                        run.check_result(done.name, ok=done.passed, message=done.message)
+                    step.message = outcome.message
             if rendering.workflow is not None:
                 with steps("workflow") as step:
                     outcome = _workflow(run, rendering, inventory, clusters, forward)
@@ -269,15 +306,16 @@ def _live(
         except LabError as exc:
             report.error, report.error_code = str(exc), exc.exit_code
         finally:
+            forwards.close()  # no tunnel outlives the run, also on Ctrl-C
             keep = options.keep or (options.keep_on_failure and not report.passed)
             report.kept = keep
             try:
                 if not keep:
                     guard.shielded = True
                     with steps("teardown") as step:
-                        from illm_lab.deploy import remove_outstanding
+                        from illm_lab.deploy import remove_everything
 
-                        removed = remove_outstanding(
+                        removed = remove_everything(  # objects, then the clusters lab created
                             run,
                             ledger,
                             inventory,
@@ -288,6 +326,7 @@ def _live(
                         )
                         step.message = (
                             f"{sum(1 for r in removed.removed if r['action'] == 'deleted')} deleted"
+                            + "".join(f", cluster {c['name']} {c['action']}" for c in removed.clusters)
                         )
             except LabError as exc:
                 if not report.error:
@@ -302,6 +341,39 @@ def _live(
         from illm_lab.conduct.records import write_record
 
         write_record(entry, report, params)
+
+
+def _provide(run: Run, role: str, target: Target, experiment: str, emit: Emit) -> Target:
+    """The role's cluster: created (or reused) through its provider when the target asks for
+    one, recorded in the ledger before the create starts (`clusters.provision`)."""
+    if not target.creates:
+        return target
+    from illm_lab.clusters import provision
+
+    return provision(
+        run, role, target,
+        note=lambda m: emit(ev.Event(ev.MESSAGE, experiment, {"message": m, "notice": True})),
+    )
+
+
+def _solve(
+    run: Run,
+    rendering: Rendering,
+    inventory: Any,
+    clusters: dict[str, Cluster],
+    checkpoint: str,
+    forward: Callable[[Any], None],
+    report: ConductReport,
+    emit: Emit,
+) -> None:
+    """Apply a checkpoint's solution (non-interactive runs); a failure becomes a failed check."""
+    from illm_lab.tutorial.solutions import apply_solution
+
+    failed = apply_solution(run, rendering, inventory, clusters, checkpoint, forward)
+    if failed is not None:
+        report.checks.append(failed)
+        run.check_result(failed.name, ok=False, message=failed.message)
+        emit(ev.Event(ev.CHECK_FINISHED, report.experiment, failed.as_dict()))
 
 
 def _forwarder(experiment: str, emit: Emit) -> Callable[[Any], None]:

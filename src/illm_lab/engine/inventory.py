@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from illm_lab.errors import UsageError
+
 LABEL_EXPERIMENT = "lab.illm.io/experiment"
 LABEL_COMPONENT = "lab.illm.io/component"
 LABEL_INSTANCE = "lab.illm.io/instance"
@@ -57,9 +59,22 @@ class Inventory:
         }
 
 
+_INSTANCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
 def instance_id(experiment: str, name: str | None = None) -> str:
-    """The stable instance id: the experiment name, or `<experiment>-<name>` for a second copy."""
-    return f"{experiment}-{name}"[:63].rstrip("-._") if name else experiment
+    """The stable instance id: the experiment name, or `<experiment>-<name>` for a second copy.
+
+    `name` comes from `--instance`; it becomes part of labels, cluster and file names, so it
+    must be a DNS label (UsageError naming the flag otherwise)."""
+    if not name:
+        return experiment
+    if len(name) > 40 or not _INSTANCE_NAME.match(name):
+        raise UsageError(
+            f"--instance {name[:40]!r}: must be at most 40 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return f"{experiment}-{name}"[:63].rstrip("-._")
 
 
 def stamp(obj: dict[str, Any], inventory: Inventory, component: str) -> dict[str, Any]:

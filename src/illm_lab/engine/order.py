@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import Any, TypeVar
 
-from illm_lab import kinds
-
 T = TypeVar("T")
 
 
@@ -33,11 +31,6 @@ def phase_of(obj: dict[str, Any], namespaced: bool | None) -> Phase:
     if kind == "Namespace":
         return Phase.NAMESPACES
     return Phase.NAMESPACED if namespaced else Phase.CLUSTER
-
-
-def namespaced_offline(obj: dict[str, Any], crds: dict[tuple[str, str], bool]) -> bool | None:
-    """Whether `obj` is namespaced, from what is known without a cluster (None: ask discovery)."""
-    return kinds.is_namespaced(obj, crds)
 
 
 def phased(items: Iterable[T], phase: Callable[[T], Phase]) -> list[tuple[Phase, list[T]]]:

@@ -7,6 +7,8 @@ Public API (other packages code against these names):
   server that does not answer.
 - `Cluster` — `server_version`, `get`, `list`, `observe` (list + watch), `events`, `pod_logs`,
   `proxy_get`, `create`, `apply` (server-side apply), `delete` (foreground, optional wait), `close`.
+- `portforward.PortForward` — a loopback listener forwarding to a Service's pod over the
+  API server's WebSocket port-forward (started, re-resolved on failure, closed with its threads).
 - `errors` — `ApiError` and its per-status subclasses (`Conflict`, `Invalid`, `NotFound`, ...),
   `Unreachable`, `UnknownKind`, `WaitTimeout`, `WaitFailed`; all are `ClusterError`s.
 
@@ -20,5 +22,8 @@ from illm_lab.kube.cluster import FIELD_MANAGER, Cluster, connect
 from illm_lab.kube.config import Target
 from illm_lab.kube.resources import Resource
 from illm_lab.kube.retry import RetryPolicy
+from illm_lab.kube.watch import Cancel
 
-__all__ = ["FIELD_MANAGER", "Cluster", "Resource", "RetryPolicy", "Target", "connect", "errors"]
+__all__ = [
+    "FIELD_MANAGER", "Cancel", "Cluster", "Resource", "RetryPolicy", "Target", "connect", "errors",
+]

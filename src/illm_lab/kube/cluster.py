@@ -131,30 +131,36 @@ class Cluster:
         method: str = "GET",
         headers: Mapping[str, str] | None = None,
         timeout: float = 10.0,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        attempts: int = 3,
     ) -> tuple[int, bytes]:
         """Call a Service through the API server's service proxy; the backend's status and body.
 
         `port` is a port number or a port name. Transport faults are retried briefly; HTTP
         answers (including the proxy's own 503 when no endpoint is ready) are returned as is.
+        `body` (with its `content_type`) is sent with a POST or PUT; it may hold secrets, so it
+        is never part of an error message. Pass `attempts=1` for a request that must not be
+        repeated (one whose answer is the only copy of something, like OpenBao's init keys).
         """
         target = f"{quote(service, safe='')}:{quote(str(port), safe='')}"
         url = f"/api/v1/namespaces/{namespace}/services/{target}/proxy/{path.lstrip('/')}"
         resp = self.transport.request(
             method.upper(), url, accept="*/*", extra_headers=headers, timeout=timeout,
             raise_for_status=False, ref=f"Service {namespace}/{service}:{port}",
-            policy=RetryPolicy(attempts=3, budget=timeout),
+            policy=RetryPolicy(attempts=attempts, budget=timeout), body=body, content_type=content_type,
         )
         return resp.status, resp.body
 
     def observe(
         self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
-        deadline: float,
+        deadline: float, cancel: watch.Cancel | None = None,
     ) -> Iterator[dict[str, Any] | None]:
         """The object now and after each change (None while absent) until `deadline`, a
-        `time.monotonic()` value. See `kube/watch.py`."""
+        `time.monotonic()` value, or until `cancel` is set. See `kube/watch.py`."""
         res = self.resource(api_version, kind)
         return watch.observe(
-            self.transport, res, name, _ns(res, namespace), deadline=deadline
+            self.transport, res, name, _ns(res, namespace), deadline=deadline, cancel=cancel
         )
 
     # -- writes ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the error says names the file and the context, never a token, key or password.
 
 from __future__ import annotations
 
+import binascii
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from kubernetes import client
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from illm_lab.errors import ConfigError
+from illm_lab.kube.client import ConfigException, Configuration, KubeConfigLoader, KubeConfigMerger
 
 
 @dataclass(frozen=True)
@@ -40,23 +39,25 @@ def kubeconfig_path(explicit: Path | None) -> str:
     return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
 
 
-def load(kubeconfig: Path | None, context: str | None) -> tuple[client.Configuration, Target]:
+def load(kubeconfig: Path | None, context: str | None) -> tuple[Any, Target]:
     """A fresh client configuration for `context` of `kubeconfig` (its current context if None)."""
     path = kubeconfig_path(kubeconfig)
     files = [p for p in path.split(os.pathsep) if p]
     if not any(os.path.exists(os.path.expanduser(p)) for p in files):
         raise ConfigError(f"kubeconfig {path} not found (pass --kubeconfig or set KUBECONFIG)")
     where = f"kubeconfig {path}"
+    for file in files:
+        _screen(file)
     try:
-        merged = KubeConfigMerger(path)  # type: ignore[no-untyped-call]
+        merged = KubeConfigMerger(path)
         if merged.config is None:
             raise ConfigError(f"{where}: no configuration found")
-        loader = KubeConfigLoader(  # type: ignore[no-untyped-call]
+        loader = KubeConfigLoader(
             config_dict=merged.config, active_context=context, config_base_path=None,
             config_persister=None,
         )
-        configuration = client.Configuration()
-        loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
+        configuration = Configuration()
+        loader.load_and_set(configuration)
         name = str(loader.current_context["name"])
     except ConfigError:
         raise
@@ -66,13 +67,41 @@ def load(kubeconfig: Path | None, context: str | None) -> tuple[client.Configura
         raise ConfigError(f"kubeconfig {path}{line}: not valid YAML") from None
     except ConfigException as exc:
         raise ConfigError(f"{where}: {_clean(str(exc), context)}") from None
-    except (OSError, KeyError, TypeError, AttributeError, ValueError) as exc:
+    except binascii.Error:
+        raise ConfigError(f"{where}: a *-data entry (certificate or key) is not valid base64") from None
+    except OSError as exc:  # a file the kubeconfig names (tokenFile, ...) or the path itself
+        what = f" {exc.filename}" if exc.filename else ""
+        raise ConfigError(f"{where}: cannot read{what}: {exc.strerror or type(exc).__name__}") from None
+    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
         # The loader assumes a well-formed document; anything else is a malformed kubeconfig.
         raise ConfigError(f"{where}: malformed ({type(exc).__name__})") from None
     server = _without_userinfo(str(configuration.host or ""))
     if not server:
         raise ConfigError(f"{where}: context {name!r} has no cluster server")
+    parts = urlsplit(server)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: context {name!r}: cluster server {server[:80]!r} is not an http(s) URL")
     return configuration, Target(kubeconfig=path, context=name, server=server)
+
+
+def _screen(file: str) -> None:
+    """Refuse, before the kubernetes loader sees it, a kubeconfig that would hurt it: over the
+    size limit, not UTF-8, invalid YAML, alias bombs, absurd nesting, duplicate keys (the
+    loader recurses without a limit and would crash; kubectl refuses duplicate keys too)."""
+    from illm_lab.errors import InputError
+    from illm_lab.yamlio import load_all, read_text
+
+    candidate = Path(os.path.expanduser(file))
+    if not candidate.is_file():
+        return
+    try:
+        docs = load_all(read_text(candidate, what="kubeconfig"), source=file)
+    except InputError as exc:
+        message = exc.message if exc.message.startswith("kubeconfig") else f"kubeconfig: {exc.message}"
+        raise ConfigError(message, where=exc.where or file) from None
+    if docs and not isinstance(docs[0].data, dict):
+        raise ConfigError("kubeconfig: must be a mapping (apiVersion, clusters, contexts, users)",
+                          where=f"{file}:1")
 
 
 def _clean(message: str, context: str | None) -> str:

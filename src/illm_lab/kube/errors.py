@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from illm_lab.errors import ClusterError
+from illm_lab.errors import ClusterError, UsageError
 from illm_lab.identity import ObjectRef
 
 MAX_MESSAGE = 400
@@ -99,6 +99,14 @@ class WaitTimeout(ClusterError):
 
 class WaitFailed(ClusterError):
     """What we waited for can no longer become ready (a failed Job, a failed Pod, ...)."""
+
+
+class NoForwardTarget(ClusterError):
+    """A port-forward has nowhere to go: no such Service or port, no running pod behind it."""
+
+
+class PortInUse(UsageError):
+    """The local port a port-forward was asked to listen on is taken."""
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

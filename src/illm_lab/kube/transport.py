@@ -19,14 +19,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import urllib3
-from kubernetes import client
 
 from illm_lab.identity import ObjectRef
 from illm_lab.kube import errors
+from illm_lab.kube.client import ApiClient
 from illm_lab.kube.config import Target
 from illm_lab.kube.retry import Budget, RetryPolicy
 
@@ -49,7 +49,7 @@ class Transport:
 
     def __init__(
         self,
-        configuration: client.Configuration,
+        configuration: Any,
         target: Target,
         *,
         pool_size: int = 16,
@@ -61,7 +61,7 @@ class Transport:
         self.target = target
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
-        self.api = client.ApiClient(configuration)
+        self.api = ApiClient(configuration)
         self.api.user_agent = "illm-lab"
         self._pool = self.api.rest_client.pool_manager
         self._lock = threading.Lock()
@@ -141,22 +141,35 @@ class Transport:
     def stream(
         self, path: str, *, query: Mapping[str, Any], read_timeout: float, ref: str | None = None
     ) -> urllib3.BaseHTTPResponse:
-        """Open a streaming GET (a watch, a log follow); one attempt, the caller resumes."""
+        """Open a streaming GET (a watch, a log follow). A 429 or 5xx answer to the opening
+        request is retried like any request, within `read_timeout` (a busy API server sheds
+        watches first); a connection failure raises `Unreachable` at once and the caller
+        resumes. Once open, the stream is the caller's."""
         url, hdrs = self._prepare("GET", path, query, {"Accept": JSON})
-        with self._lock:
-            self.counts["WATCH"] += 1
-        try:
-            raw = self._pool.request(
-                "GET", url, headers=hdrs, retries=False, preload_content=False, redirect=False,
-                timeout=urllib3.Timeout(connect=self.timeout[0], read=max(0.05, read_timeout)),
-            )
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise self.unreachable(exc, ref) from None
-        if raw.status >= 400:
+        budget = Budget(replace(self.policy, budget=max(0.05, min(self.policy.budget, read_timeout))))
+        while True:
+            with self._lock:
+                self.counts["WATCH"] += 1
+            try:
+                raw: urllib3.BaseHTTPResponse = self._pool.request(
+                    "GET", url, headers=hdrs, retries=False, preload_content=False, redirect=False,
+                    timeout=urllib3.Timeout(connect=self.timeout[0], read=max(0.05, read_timeout)),
+                )
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise self.unreachable(exc, ref) from None
+            if raw.status < 400:
+                return raw
             data = raw.read()
             raw.release_conn()
-            raise errors.from_status(raw.status, data, ref=ref, http_reason=raw.reason or "")
-        return raw
+            err = errors.from_status(
+                raw.status, data, ref=ref, retry_after=raw.headers.get("Retry-After"),
+                http_reason=raw.reason or "",
+            )
+            retryable = raw.status in errors.RETRYABLE_STATUS
+            delay = budget.next_delay(retry_after=err.retry_after) if retryable else None
+            if delay is None:
+                raise err
+            time.sleep(delay)  # backoff (Retry-After honoured), not a readiness poll
 
     def unreachable(self, exc: BaseException, ref: ObjectRef | str | None = None) -> errors.Unreachable:
         what = _describe_transport_error(exc)

@@ -10,8 +10,10 @@ is enforced by the socket's read timeout and the server-side `timeoutSeconds`, n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +28,39 @@ from illm_lab.kube.transport import Transport
 MAX_WATCH_SECONDS = 300
 
 
+class Cancel:
+    """Ends `observe` generators early from another thread: sets a flag and shuts down the
+    sockets of their open watches, so a read blocked on an idle watch returns at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._streams: set[urllib3.BaseHTTPResponse] = set()
+
+    def set(self) -> None:
+        with self._lock:
+            self._event.set()
+            streams = list(self._streams)
+        for stream in streams:
+            with contextlib.suppress(OSError):
+                stream.shutdown()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def track(self, stream: urllib3.BaseHTTPResponse) -> None:
+        with self._lock:
+            self._streams.add(stream)
+            cancelled = self._event.is_set()
+        if cancelled:
+            with contextlib.suppress(OSError):
+                stream.shutdown()
+
+    def untrack(self, stream: urllib3.BaseHTTPResponse) -> None:
+        with self._lock:
+            self._streams.discard(stream)
+
+
 def observe(
     transport: Transport,
     resource: Resource,
@@ -33,16 +68,17 @@ def observe(
     namespace: str | None,
     *,
     deadline: float,
+    cancel: Cancel | None = None,
 ) -> Iterator[dict[str, Any] | None]:
     """Yield the object (None while absent) now and after every change, until `deadline`
-    (a `time.monotonic()` value); then return."""
+    (a `time.monotonic()` value) or `cancel`; then return."""
     path = resource.path(namespace)
     selector = f"metadata.name={name}"
     what = f"{resource.kind} {namespace + '/' if namespace else ''}{name}"
     rv: str | None = None
     while True:
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or (cancel is not None and cancel.is_set()):
             return
         if rv is None:
             policy = RetryPolicy(budget=max(0.1, remaining))
@@ -70,6 +106,8 @@ def observe(
             # The server went away mid-wait: back off briefly, then resume from `rv`.
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
             continue
+        if cancel is not None:
+            cancel.track(stream)
         try:
             for event in _events(stream):
                 kind = event.get("type")
@@ -88,6 +126,8 @@ def observe(
         except (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ProtocolError, OSError):
             pass  # dropped or idle until the deadline: resume from rv (or return, if expired)
         finally:
+            if cancel is not None:
+                cancel.untrack(stream)
             stream.close()  # a half-read stream must not go back into the pool as is
             stream.release_conn()
 

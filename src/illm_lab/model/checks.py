@@ -83,12 +83,24 @@ class ResourceSpec(Strict):
         return value
 
 
+def _regex(value: str | None) -> str | None:
+    """A regular expression field must compile when the manifest loads, not when the check runs."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
 class HttpExpect(Strict):
     status: int = Field(200, ge=100, le=599)
     body: str | None = Field(None, description="regular expression the body must match")
     json_path: dict[str, Any] | None = Field(
         None, alias="json", description="dotted path -> expected value in a JSON body"
     )
+
+    _body = field_validator("body")(_regex)
 
 
 class HttpSpec(Strict):
@@ -148,6 +160,8 @@ class LogsSpec(Strict):
     pattern: str = Field(description="regular expression one log line must match")
     tail_lines: int = Field(500, ge=1, le=100000)
 
+    _pattern = field_validator("pattern")(_regex)
+
     @model_validator(mode="after")
     def _pod_or_selector(self) -> LogsSpec:
         if (self.pod is None) == (self.selector is None):
@@ -161,6 +175,8 @@ class CommandSpec(Strict):
     run: list[str] = Field(min_length=1)
     exit_code: int = 0
     stdout: str | None = Field(None, description="regular expression stdout must match")
+
+    _stdout = field_validator("stdout")(_regex)
 
 
 class CheckBase(Strict):
@@ -254,4 +270,6 @@ def parse_service_ref(ref: str) -> tuple[str, str, str]:
         raise ValueError(f"expected namespace/name:port, got {ref!r:.80}")
     if not re.match(DNS_LABEL, namespace) or not re.match(DNS_LABEL, name):
         raise ValueError(f"namespace and name must be DNS labels in {ref!r:.80}")
+    if not (re.fullmatch(r"[0-9]{1,5}", port) or (len(port) <= 15 and re.match(DNS_LABEL, port))):
+        raise ValueError(f"port must be a number or a port name in {ref!r:.80}")
     return namespace, name, port

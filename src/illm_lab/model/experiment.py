@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from illm_lab.model.base import DNS_LABEL, Duration, Strict
-from illm_lab.model.checks import Check, Role
+from illm_lab.model.checks import Check, Role, parse_service_ref
 from illm_lab.model.phases import phase_matches
 
 API_VERSION = "lab.illm.io/v1alpha1"
@@ -152,29 +152,98 @@ class Component(Strict):
         return self
 
 
-class ServiceEndpoint(Strict):
-    """A Service the tutorial exposes to the learner (load balancer or port-forward)."""
+ENDPOINT_NAME = r"^[a-z][a-z0-9_]*$"  # usable as `endpoints.<name>` in instruction templates
+_SECRET_KEY_REF = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)#([-._a-zA-Z0-9]+)$"
+)
 
-    name: str
-    service: str = Field(description="namespace/name:port")
-    local_port: int | None = Field(None, ge=1024, le=65535)
-    path: str = "/"
-    credentials: dict[str, str] | None = Field(
-        None, description="label -> namespace/secret#key, fetched from the cluster"
+
+def parse_secret_key_ref(ref: str) -> tuple[str, str, str]:
+    """`namespace/secret#key` -> (namespace, secret, key)."""
+    match = _SECRET_KEY_REF.match(ref)
+    if not match:
+        raise ValueError(f"expected namespace/secret#key, got {ref!r:.80}")
+    return match.group(1), match.group(3), match.group(5)
+
+
+class ServiceEndpoint(Strict):
+    """A Service the tutorial session exposes to the learner: its load balancer address when the
+    cluster gives it one, otherwise a port-forward on 127.0.0.1 that the session owns."""
+
+    name: str = Field(pattern=ENDPOINT_NAME, description="referenced as {{ endpoints.<name>.url }}")
+    service: str = Field(description="namespace/name:port (port number or name)")
+    cluster: Role = "target"
+    local_port: int | None = Field(
+        None, ge=1024, le=65535,
+        description="preferred local port of the port-forward (any free one when it is taken)",
     )
+    scheme: Literal["http", "https"] = "http"
+    path: str = Field("/", description="path the learner should open")
+    description: str | None = None
+    credentials: dict[str, str] | None = Field(
+        None,
+        description="label -> namespace/secret#key: read from the cluster's Secret when the session "
+        "starts and shown to the learner only (never logged, recorded or reported)",
+    )
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str) -> str:
+        parse_service_ref(value)
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("path must start with /")
+        return value
+
+    @field_validator("credentials")
+    @classmethod
+    def _credentials(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for ref in (value or {}).values():
+            parse_secret_key_ref(ref)
+        return value
 
 
 class Checkpoint(Strict):
-    name: str = Field(pattern=DNS_LABEL)
-    title: str
-    instructions: str = Field(description="markdown; may use {{ params.x }} and {{ endpoints.y }}")
+    """One step of a tutorial: what to do, and the checks that prove the learner did it."""
+
+    name: str = Field(pattern=DNS_LABEL, max_length=63)
+    title: str = Field(min_length=1, max_length=120)
+    instructions: str = Field(
+        min_length=1,
+        description="markdown, a Jinja template: {{ params.x }}, {{ endpoints.<name>.url }}",
+    )
+    hint: str | None = Field(None, description="markdown shown when the learner asks for a hint")
     checks: list[Check] = Field(min_length=1)
+    solution: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="manifest templates (relative paths) doing what the learner is asked to do; "
+        "applied by lab before the checks in non-interactive runs, so CI proves the tutorial "
+        "can be completed",
+    )
 
 
 class Tutorial(Strict):
-    guide: str = Field("README.md", description="markdown guide, relative path")
+    guide: str = Field(
+        "README.md", description="markdown guide, relative path, shown when the session starts"
+    )
     services: list[ServiceEndpoint] = Field(default_factory=list)
     checkpoints: list[Checkpoint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Tutorial:
+        for what, names in (
+            ("checkpoint", [c.name for c in self.checkpoints]),
+            ("service", [s.name for s in self.services]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what} names: {', '.join(dupes)}")
+        return self
 
 
 class Workflow(Strict):
@@ -246,6 +315,11 @@ class Spec(Strict):
         for check in checks:
             if check.cluster not in self.clusters:
                 raise ValueError(f"check {check.name!r:.60}: cluster {check.cluster} is not declared")
+        for endpoint in self.tutorial.services if self.tutorial else []:
+            if endpoint.cluster not in self.clusters:
+                raise ValueError(
+                    f"tutorial service {endpoint.name}: cluster {endpoint.cluster} is not declared"
+                )
         if self.workflow and self.workflow.cluster not in self.clusters:
             raise ValueError(f"workflow: cluster {self.workflow.cluster} is not declared")
         return self

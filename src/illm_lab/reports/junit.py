@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from illm_lab.errors import UsageError
+
 
 def build(reports: list[dict[str, Any]]) -> ET.Element:
     root = ET.Element("testsuites")
@@ -17,6 +19,7 @@ def build(reports: list[dict[str, Any]]) -> ET.Element:
     for report in reports:
         checks = report.get("checks", [])
         failed = sum(1 for c in checks if not c["passed"])
+        skipped = sum(1 for c in checks if c.get("skipped"))
         error = 1 if report.get("error") else 0
         suite = ET.SubElement(
             root,
@@ -26,7 +29,7 @@ def build(reports: list[dict[str, Any]]) -> ET.Element:
                 "tests": str(len(checks) + error),
                 "failures": str(failed),
                 "errors": str(error),
-                "skipped": "0",
+                "skipped": str(skipped),
                 "time": f"{report.get('durationSeconds', 0):.3f}",
                 "timestamp": _timestamp(report.get("startedAt")),
                 "hostname": socket.gethostname() or "localhost",
@@ -45,7 +48,9 @@ def build(reports: list[dict[str, Any]]) -> ET.Element:
                     "time": f"{check.get('durationSeconds', 0):.3f}",
                 },
             )
-            if not check["passed"]:
+            if check.get("skipped"):
+                ET.SubElement(case, "skipped", {"message": check["message"][:500]})
+            elif not check["passed"]:
                 failure = ET.SubElement(
                     case, "failure", {"message": check["message"][:500], "type": check["type"]}
                 )
@@ -80,5 +85,8 @@ def _timestamp(started: str | None) -> str:
 def write(reports: list[dict[str, Any]], path: Path) -> None:
     tree = ET.ElementTree(build(reports))
     ET.indent(tree)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tree.write(path, encoding="utf-8", xml_declaration=True)
+    except OSError as exc:
+        raise UsageError(f"--junit {path}: cannot write: {exc.strerror or type(exc).__name__}") from None

@@ -1,0 +1,164 @@
+"""`lab hub bootstrap`: create or attach the hub cluster, install the platform, open OpenBao.
+
+One ledger run (instance `lab-hub`) holds it all: the cluster intent before the provider starts,
+every object's intent before it is applied, so `lab hub destroy` can always undo a bootstrap that
+died half-way. The platform goes through the same path as an experiment (`deploy.deploy_run`:
+charts rendered with `helm template` against the hub, applied by the engine, waited for, stale
+objects pruned), so a re-run converges and reports per component what was created, changed or
+left unchanged. With `--components` only those are applied, and nothing is pruned.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from illm_lab.hub import platform
+from illm_lab.hub.steps import Emit, Steps
+from illm_lab.targets import Target
+
+
+@dataclass
+class HubRequest:
+    provider: str | None = None
+    components: list[str] = field(default_factory=list)
+    kubeconfig: Path | None = None
+    context: str | None = None
+    hub_context: str | None = None
+    platform: Path | None = None
+    sets: list[str] = field(default_factory=list)
+    values: list[Path] = field(default_factory=list)
+    force_conflicts: bool = False
+    openbao_timeout: float = 600.0
+
+
+def hub_target(entry_experiment: Any, request: HubRequest) -> Target:
+    """Where the hub goes: as `targets.select` says; but with nothing said at all (no flag,
+    config or env), where the last bootstrap put it, so a hub on an existing context is not
+    followed by a second one on a new local cluster."""
+    from dataclasses import replace
+
+    from illm_lab import targets
+    from illm_lab.ledger import Ledger
+
+    chosen = targets.select(
+        entry_experiment, [platform.ROLE], kubeconfig=request.kubeconfig, context=request.context,
+        role_contexts={platform.ROLE: request.hub_context}, provider=request.provider,
+        instance=platform.INSTANCE, cluster_names={platform.ROLE: platform.CLUSTER},
+    )[platform.ROLE]
+    if chosen.provider != targets.DEFAULT or chosen.kubeconfig is not None:
+        return chosen
+    record = Ledger().latest(platform.INSTANCE, role=platform.ROLE)
+    last = record.clusters.get(platform.ROLE, {}) if record else {}
+    if last.get("state") == "ready" and not last.get("create") and last.get("server"):
+        return replace(chosen, provider=targets.EXISTING, name=None, context=last.get("context"),
+                       kubeconfig=Path(str(last["kubeconfig"])) if last.get("kubeconfig") else None,
+                       source="the last hub bootstrap")
+    return chosen
+
+
+def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
+    from illm_lab import params, render
+    from illm_lab.clusters import provision
+    from illm_lab.deploy import deploy_run, open_cluster
+    from illm_lab.engine.inventory import Inventory
+    from illm_lab.ledger import Ledger
+
+    started = time.monotonic()
+    entry = platform.load(request.platform)
+    resolved = params.resolve(entry.experiment, request.values, request.sets)
+    rendering = render.render(entry, resolved)
+    if request.components:
+        rendering = platform.select(rendering, request.components)
+    target = hub_target(entry.experiment, request)
+    steps = Steps(emit)
+    inventory = Inventory(entry.name, platform.INSTANCE)
+    ledger = Ledger()
+    result: dict[str, Any] = {"instance": platform.INSTANCE, "components": [], "openbao": None}
+    ok = False
+    try:
+        with ledger.start(entry.experiment, resolved, instance=platform.INSTANCE,
+                          command="hub bootstrap") as run:
+            result["run"] = run.id
+            with steps("cluster") as step:
+                target = provision(run, platform.ROLE, target, note=steps.note)
+                cluster = open_cluster(run, platform.ROLE, target)
+                result["cluster"] = {
+                    "provider": target.provider, "name": target.name if target.creates else None,
+                    "context": cluster.context, "server": cluster.server,
+                    "kubeconfig": str(target.kubeconfig) if target.kubeconfig else None,
+                    "version": cluster.server_version(), "chosenBy": target.source,
+                }
+                step.message = f"{target.provider} {cluster.context} ({result['cluster']['version']})"
+            try:
+                with steps("platform") as step:
+                    deployed = deploy_run(
+                        run, ledger, rendering, inventory, targets={platform.ROLE: target},
+                        clusters={platform.ROLE: cluster}, prune=not request.components,
+                        force_conflicts=request.force_conflicts, on_event=_forward(steps),
+                    )
+                    result["counts"] = deployed.counts()
+                    result["components"] = _per_component(rendering, deployed.objects)
+                    result["pruned"] = deployed.pruned
+                    step.message = ", ".join(f"{n} {a}" for a, n in sorted(result["counts"].items()))
+                bao = next((c for c in rendering.components if c.name == platform.OPENBAO), None)
+                if bao is not None:
+                    with steps("openbao") as step:
+                        result["openbao"] = _open_bao(cluster, rendering, bao, request, steps)
+                        step.message = result["openbao"]["action"]
+            finally:
+                cluster.close()
+        ok = True
+    finally:
+        steps.finish(ok)
+    result["steps"] = [s.as_dict() for s in steps.done]
+    result["seconds"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def _forward(steps: Steps) -> Any:
+    def forward(event: Any) -> None:
+        if type(event).__name__ == "Note":
+            steps.note(str(event.message))
+
+    return forward
+
+
+def _per_component(rendering: Any, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    specs = {c.name: c for c in rendering.experiment.spec.components}
+    out = []
+    for comp in rendering.components:
+        counts: dict[str, int] = {}
+        changed = []
+        for obj in objects:
+            if obj.get("component") == comp.name:
+                counts[obj["action"]] = counts.get(obj["action"], 0) + 1
+                if obj["action"] != "unchanged":
+                    where = f"{obj['namespace']}/{obj['name']}" if obj.get("namespace") else obj["name"]
+                    changed.append(f"{obj['action']}: {obj['kind']} {where}")
+        helm = specs[comp.name].helm if comp.name in specs else None
+        out.append({
+            "name": comp.name, "namespace": comp.namespace,
+            "chart": comp.chart or (f"{helm.chart} {helm.version}" if helm and helm.chart else None),
+            "counts": counts, "changed": changed,
+        })
+    return out
+
+
+def _open_bao(cluster: Any, rendering: Any, comp: Any, request: HubRequest, steps: Steps) -> dict[str, Any]:
+    from illm_lab.engine.wait import wait_all
+    from illm_lab.hub.openbao import OpenBao, keys_path
+    from illm_lab.identity import ObjectRef
+
+    spec = next(c for c in rendering.experiment.spec.components if c.name == comp.name)
+    service = (spec.helm.release_name if spec.helm else None) or comp.name
+    bao = OpenBao(cluster, str(comp.namespace), service)
+    deadline = time.monotonic() + request.openbao_timeout
+    steps.note(f"waiting for OpenBao {comp.namespace}/{service} to answer")
+    bao.wait_answering(deadline)
+    action = bao.ensure(steps.note)
+    workloads = [ObjectRef.of(o) for o in comp.objects if o.get("kind") in ("StatefulSet", "Deployment")]
+    wait_all(cluster, workloads, deadline=deadline)  # Ready once unsealed
+    return {"service": f"{comp.namespace}/{service}", "action": action, "keys": str(keys_path())}

@@ -1,0 +1,110 @@
+"""`lab hub status`: is the hub reachable, which Kubernetes it runs, how each component is.
+
+The hub is found the way it was bootstrapped: the cluster the newest `lab-hub` run recorded (or
+the kubeconfig lab wrote for `lab-hub`), unless flags name one. A component's health is that of
+its workloads — the Deployments, StatefulSets and DaemonSets carrying its inventory labels —
+judged by the engine's readiness rules; OpenBao also reports whether it is sealed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from illm_lab.errors import InputError, LabError, UsageError
+from illm_lab.hub import platform
+from illm_lab.hub.bootstrap import HubRequest
+from illm_lab.targets import Target
+
+WORKLOADS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"))
+
+
+def locate(request: HubRequest, experiment: Any) -> Target:
+    """The hub's cluster: flags > the newest hub run in the ledger > the kubeconfig lab wrote."""
+    from illm_lab import targets
+    from illm_lab.clusters import kubeconfig_of
+    from illm_lab.ledger import Ledger
+
+    if request.kubeconfig or request.context or request.hub_context:
+        return targets.select(experiment, [platform.ROLE], kubeconfig=request.kubeconfig,
+                              context=request.context,
+                              role_contexts={platform.ROLE: request.hub_context})[platform.ROLE]
+    record = Ledger().latest(platform.INSTANCE, role=platform.ROLE)
+    recorded = record.clusters.get(platform.ROLE, {}) if record else {}
+    if recorded.get("kubeconfig") and recorded.get("state") not in ("deleted", "kept"):
+        return Target(platform.ROLE, Path(str(recorded["kubeconfig"])), recorded.get("context"),
+                      "the last hub run", str(recorded.get("provider") or "existing"),
+                      recorded.get("name"))
+    written = kubeconfig_of(platform.CLUSTER)
+    if written.is_file():
+        return Target(platform.ROLE, written, None, "the hub cluster lab created", "default",
+                      platform.CLUSTER)
+    raise UsageError("no hub yet: run `lab hub bootstrap` (or name one with --hub-context)")
+
+
+def status(request: HubRequest) -> dict[str, Any]:
+    from illm_lab import kube
+    from illm_lab.clusters import health
+
+    entry = platform.load(request.platform)
+    target = locate(request, entry.experiment)
+    data: dict[str, Any] = {
+        "cluster": {"provider": target.provider, "name": target.name, "chosenBy": target.source,
+                    "kubeconfig": str(target.kubeconfig) if target.kubeconfig else None},
+        "components": [], "ok": False,
+    }
+    try:
+        cluster = kube.connect(target.kubeconfig, target.context)
+    except InputError:
+        raise  # a malformed kubeconfig is bad input (exit 2), not an unreachable hub
+    except LabError as exc:
+        data["cluster"].update(reachable=False, message=str(exc))
+        return data
+    with cluster:
+        state = health.of(cluster)
+        data["cluster"].update(context=cluster.context, server=cluster.server, **state.as_dict())
+        if state.reachable:
+            data["components"] = [_component(cluster, comp) for comp in entry.experiment.spec.components]
+    data["ok"] = state.ok and all(c["state"] == "ready" for c in data["components"])
+    return data
+
+
+def _component(cluster: Any, comp: Any) -> dict[str, Any]:
+    from illm_lab.engine import readiness
+
+    selector = f"lab.illm.io/instance={platform.INSTANCE},lab.illm.io/component={comp.name}"
+    out: dict[str, Any] = {"name": comp.name, "namespace": comp.namespace,
+                           "version": comp.helm.version if comp.helm else None, "workloads": []}
+    try:
+        found = [o for api, kind in WORKLOADS for o in cluster.list(api, kind, comp.namespace, selector)]
+    except LabError as exc:
+        return {**out, "state": "unknown", "message": str(exc)[:200]}
+    ready = True
+    for obj in found:
+        rule = readiness.for_kind(obj["kind"])
+        verdict = rule(obj) if rule else readiness.Verdict(True, "exists")
+        ready = ready and verdict.done
+        out["workloads"].append({"kind": obj["kind"], "name": obj["metadata"]["name"],
+                                 "ready": verdict.done, "status": verdict.status})
+    if not found:
+        out.update(state="missing", message="not installed (no workloads with its labels)")
+    else:
+        waiting = [w for w in out["workloads"] if not w["ready"]]
+        first = f"; {waiting[0]['kind']} {waiting[0]['name']}: {waiting[0]['status']}" if waiting else ""
+        out.update(state="ready" if ready else "not ready",
+                   message=f"{len(found) - len(waiting)}/{len(found)} workloads ready{first}")
+    if comp.name == platform.OPENBAO and found:
+        out["openbao"] = _seal(cluster, comp)
+        if out["openbao"].get("sealed"):
+            out.update(state="not ready", message=out["message"] + "; sealed")
+    return out
+
+
+def _seal(cluster: Any, comp: Any) -> dict[str, Any]:
+    from illm_lab.hub.openbao import OpenBao
+
+    service = (comp.helm.release_name if comp.helm else None) or comp.name
+    try:
+        return OpenBao(cluster, str(comp.namespace), service, timeout=5.0).seal_status()
+    except LabError as exc:
+        return {"error": str(exc)[:200]}

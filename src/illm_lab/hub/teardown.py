@@ -1,0 +1,90 @@
+"""`lab hub destroy`: remove what lab created for the hub, never an existing cluster.
+
+The ledger of instance `lab-hub` says what that is: the platform's objects (deleted one by one
+on an existing cluster), and the cluster when a provider created it — also when its create died
+half-way, since the intent was recorded before the provider started. A `lab-hub` folder in the
+state dir without a ledger entry (the ledger was removed) is deleted through its recorded
+provider too. OpenBao's keys file goes last: nothing it opens is left.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from illm_lab.hub import platform
+from illm_lab.hub.bootstrap import HubRequest
+from illm_lab.hub.steps import Emit, Steps
+
+
+def plan(request: HubRequest) -> dict[str, Any]:
+    """What `destroy` would remove, for the confirmation question."""
+    from illm_lab.clusters import registry
+    from illm_lab.ledger import Ledger
+
+    ledger = Ledger()
+    created = ledger.created_clusters(platform.INSTANCE)
+    clusters = [{"name": c["name"], "provider": c.get("provider"), "state": c.get("state")}
+                for c in created.values()]
+    leftover = registry.read(platform.CLUSTER)
+    if leftover and not any(c["name"] == platform.CLUSTER for c in clusters):
+        clusters.append({"name": platform.CLUSTER, "provider": leftover.get("provider"),
+                         "state": leftover.get("state")})
+    objects = sum(len(o.refs) for o in ledger.outstanding(platform.INSTANCE).values())
+    return {"clusters": clusters, "objects": objects}
+
+
+def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
+    from illm_lab import targets
+    from illm_lab.clusters import delete_by_name
+    from illm_lab.deploy import remove_everything
+    from illm_lab.engine.inventory import Inventory
+    from illm_lab.errors import UsageError
+    from illm_lab.hub.openbao import forget_keys
+    from illm_lab.ledger import Ledger
+
+    started = time.monotonic()
+    try:
+        experiment = platform.load(request.platform).experiment
+    except UsageError:
+        experiment = platform.minimal()  # destroying must not depend on the manifest's folder
+    chosen = None
+    if request.kubeconfig or request.context or request.hub_context:
+        chosen = targets.select(experiment, [platform.ROLE], kubeconfig=request.kubeconfig,
+                                context=request.context,
+                                role_contexts={platform.ROLE: request.hub_context})
+    steps = Steps(emit)
+    ledger = Ledger()
+    result: dict[str, Any] = {"instance": platform.INSTANCE}
+    ok = False
+    try:
+        with ledger.start(experiment, {}, instance=platform.INSTANCE, command="hub destroy") as run:
+            result["run"] = run.id
+            with steps("destroy") as step:
+                removed = remove_everything(
+                    run, ledger, Inventory(experiment.metadata.name, platform.INSTANCE),
+                    targets=chosen, on_event=_notes(steps),
+                )
+                result.update(removed.as_dict())
+                if not any(c["name"] == platform.CLUSTER for c in removed.clusters):
+                    action = delete_by_name(platform.CLUSTER, note=steps.note)
+                    if action != "gone":
+                        result["clusters"].append({"cluster": platform.ROLE, "name": platform.CLUSTER,
+                                                   "action": action})
+                result["openbaoKeysRemoved"] = forget_keys()
+                deleted = sum(1 for r in result["removed"] if r["action"] == "deleted")
+                step.message = f"{deleted} objects deleted" + "".join(
+                    f", cluster {c['name']} {c['action']}" for c in result["clusters"])
+        ok = True
+    finally:
+        steps.finish(ok)
+    result["seconds"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def _notes(steps: Steps) -> Any:
+    def forward(event: Any) -> None:
+        if type(event).__name__ == "Note":
+            steps.note(str(event.message))
+
+    return forward

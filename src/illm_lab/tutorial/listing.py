@@ -1,0 +1,104 @@
+"""`lab tutorial list | show | reset`: the catalog's tutorials and their saved progress.
+
+Offline and fast like `lab list`: no cluster, no `kubernetes` import. `show` renders each
+checkpoint's instructions with the default params and the endpoints a session would most likely
+open (port-forwards on the tutorial's local ports), so an author sees what a learner will read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from illm_lab import catalog, params, paths, render
+from illm_lab.engine.inventory import instance_id
+from illm_lab.errors import LabError, UsageError
+from illm_lab.model.checks import check_type
+from illm_lab.tutorial import progress as pr
+from illm_lab.yamlio import read_text
+
+
+def _progress_text(progress: pr.Progress | None, order: list[str]) -> str:
+    if not order:
+        return "no checkpoints"
+    if progress is None:
+        return "not started"
+    passed, skipped = progress.count(pr.PASSED, order), progress.count(pr.SKIPPED, order)
+    if progress.first_open(order) is None:
+        return "done" + (f" ({skipped} skipped)" if skipped else "")
+    running = ", session running" if progress.session_alive else ""
+    return f"{passed + skipped}/{len(order)}{running}"
+
+
+def tutorials(experiments_dir: Path | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    entries, problems = catalog.load_all(paths.experiments_dir(experiments_dir))
+    store = pr.ProgressStore()
+    out = []
+    for entry in entries:
+        tutorial = entry.experiment.spec.tutorial
+        if tutorial is None:
+            continue
+        order = [cp.name for cp in tutorial.checkpoints]
+        meta = entry.experiment.metadata
+        out.append({
+            "name": meta.name, "title": meta.title, "phase": meta.phase, "checkpoints": len(order),
+            "progress": _progress_text(store.load(instance_id(meta.name)), order),
+        })
+    return out, [str(p) for p in problems]
+
+
+def detail(
+    experiment: str, *, instance: str | None = None, experiments_dir: Path | None = None
+) -> dict[str, Any]:
+    entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
+    tutorial = entry.experiment.spec.tutorial
+    if tutorial is None:
+        raise UsageError(f"{entry.name} is not a tutorial (it has no spec.tutorial)")
+    resolved = params.resolve(entry.experiment)
+    endpoints = {
+        s.name: render.endpoint_view(s, "127.0.0.1", s.local_port or 8080, "port-forward")
+        for s in tutorial.services
+    }
+    ctx = render.instructions_context(entry.experiment, resolved, endpoints)
+    env = render.make_environment(entry.folder)
+    chosen = instance_id(entry.name, instance)
+    progress = pr.ProgressStore().load(chosen)
+    order = [cp.name for cp in tutorial.checkpoints]
+    try:
+        guide = read_text(entry.folder / tutorial.guide, what="tutorial guide")
+    except LabError:
+        guide = ""
+    steps = []
+    for cp in tutorial.checkpoints:
+        where = f"{entry.manifest}: checkpoint {cp.name}"
+        steps.append({
+            "name": cp.name, "title": cp.title,
+            "instructions": render.render_text(env, cp.instructions, ctx, where=where),
+            "hint": render.render_text(env, cp.hint, ctx, where=where) if cp.hint else None,
+            "checks": [{"name": c.name, "type": check_type(c)} for c in cp.checks],
+            "solution": list(cp.solution or []),
+            "state": progress.state(cp.name) if progress else None,
+        })
+    return {
+        "name": entry.name, "title": entry.experiment.metadata.title, "instance": chosen,
+        "guide": guide, "guidePath": tutorial.guide,
+        "services": [
+            {"name": s.name, "service": s.service, "path": s.path, "localPort": s.local_port,
+             "credentials": sorted(s.credentials or {})}
+            for s in tutorial.services
+        ],
+        "checkpoints": steps,
+        "progress": _progress_text(progress, order),
+    }
+
+
+def reset(experiment: str, *, instance: str | None = None, experiments_dir: Path | None = None) -> str:
+    entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
+    chosen = instance_id(entry.name, instance)
+    store = pr.ProgressStore()
+    progress = store.load(chosen)
+    if progress is not None and progress.session_alive:
+        raise UsageError(f"a session of {chosen} is running (pid {(progress.session or {}).get('pid')}): "
+                         "quit it first")
+    removed = store.reset(chosen)
+    return f"progress of {chosen} reset" if removed else f"no saved progress of {chosen}"
