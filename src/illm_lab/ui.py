@@ -1,8 +1,10 @@
 """The only module that prints.
 
 Two rich consoles: stdout for data (tables, YAML, JSON — what a user pipes), stderr for progress,
-warnings and errors. Without a TTY rich writes plain lines; `NO_COLOR` is honoured by rich itself;
-`--quiet` silences everything on stderr but errors.
+warnings and errors. Without a TTY rich writes plain lines and tables are plain aligned columns;
+`NO_COLOR` is honoured by rich itself; `--quiet` silences everything on stderr but errors. The
+consoles are created on first use, so a command whose output is piped (`lab list | ...`) never
+loads rich's console machinery (docs/benchmarks.md, P1).
 """
 
 from __future__ import annotations
@@ -13,11 +15,43 @@ import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def escape(markup: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(markup)
+
+
+class _LazyConsole:
+    """A rich Console made on first use, bound to the current sys.stdout / sys.stderr."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, soft_wrap=True, highlight=False)
+        return self._console
+
+    def rebind(self) -> None:
+        if self._console is not None:
+            self._console.file = sys.stderr if self._stderr else sys.stdout
+
+    @property
+    def is_terminal(self) -> bool:
+        stream = sys.stderr if self._stderr else sys.stdout
+        return self._get().is_terminal if self._console is not None else stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
 
 
 @dataclass
@@ -27,16 +61,16 @@ class _State:
 
 
 state = _State()
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = _LazyConsole(stderr=False)
+err = _LazyConsole(stderr=True)
 
 
 def configure(*, quiet: bool = False, verbose: bool = False) -> None:
     state.quiet, state.verbose = quiet, verbose
-    # Consoles are created at import time; re-bind the streams so test runners that swap
-    # sys.stdout / sys.stderr per invocation are honoured.
-    out.file = sys.stdout
-    err.file = sys.stderr
+    # Re-bind the streams so test runners that swap sys.stdout / sys.stderr per invocation are
+    # honoured by consoles made earlier in the same process.
+    out.rebind()
+    err.rebind()
 
 
 def error(message: str) -> None:
@@ -71,12 +105,26 @@ def json_out(data: Any) -> None:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    """A rich table on a terminal; plain aligned columns otherwise (pipes, CI logs, scripts)."""
+    if not out.is_terminal:
+        _plain_table(title, columns, rows)
+        return
+    from rich.table import Table
+
     tbl = Table(title=title, show_lines=False, header_style="bold", title_justify="left")
     for col in columns:
         tbl.add_column(col, overflow="fold")
     for row in rows:
         tbl.add_row(*[escape(c) for c in row])
     out.print(tbl)
+
+
+def _plain_table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    cells = [[" ".join(str(c).split()) for c in row] for row in [columns, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    lines_ = [title] if title else []
+    lines_ += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    text("\n".join(lines_))
 
 
 def lines(items: list[str]) -> None:
@@ -305,6 +353,7 @@ class TutorialView:
 
     def welcome(self, intro: Any) -> None:
         from rich.markdown import Markdown
+        from rich.table import Table
 
         err.rule(escape(f"{intro.title} — tutorial"))
         if intro.guide.strip():
