@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,19 @@ def _to_yaml(value: Any) -> str:
     return dump(value).rstrip("\n")
 
 
+# What YAML does not take as itself in a quoted scalar: non-printable (DEL, C1 controls, U+FFFE/F,
+# surrogates) or a line break that would be folded (NEL, U+2028, U+2029).
+_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff]")
+
+
+def _json(value: Any, **options: Any) -> str:
+    """JSON that is valid YAML too, for `quote` and `tojson`: a character beyond U+FFFF is
+    written as itself (JSON's surrogate-pair escape "\\ud83c\\udf89" is refused by YAML), and the
+    few characters YAML would refuse or fold are escaped (JSON leaves them raw)."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def make_environment(folder: Path | None = None) -> ImmutableSandboxedEnvironment:
     """The sandbox; with `folder`, templates may include files from inside it (and only it)."""
     env = ImmutableSandboxedEnvironment(
@@ -57,8 +71,6 @@ def make_environment(folder: Path | None = None) -> ImmutableSandboxedEnvironmen
     )
     env.filters["b64encode"] = _b64encode
     env.filters["toyaml"] = _to_yaml
-    # ensure_ascii=False: JSON escapes a character beyond U+FFFF as a surrogate pair ("\\ud83c..."),
-    # which YAML refuses in a double-quoted scalar; written as itself it is valid YAML.
-    env.filters["tojson"] = lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False)
-    env.filters["quote"] = lambda v: json.dumps(str(v), ensure_ascii=False)
+    env.filters["tojson"] = lambda v: _json(v, sort_keys=True)
+    env.filters["quote"] = lambda v: _json(str(v))
     return env

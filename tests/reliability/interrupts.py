@@ -105,13 +105,14 @@ def conduct_trial(workdir: Path, seed: int) -> Trial:
             reached = wait_for_step(proc, events, plan.point)
             if reached:
                 time.sleep(plan.delay)  # the random point inside the step: part of the trial's design
+            sent_at = time.time()
             delivered = _signal(proc, plan.signal)
             run = finish(proc, args)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        return _judge(stack, run, plan, seed, state, delivered)
+        return _judge(stack, run, plan, seed, state, delivered, landed=_landed(events, sent_at))
 
 
 def apply_trial(workdir: Path, seed: int) -> Trial:
@@ -174,16 +175,36 @@ def _wait_held(stack: Stack, proc: subprocess.Popen[str]) -> bool:
     raise AssertionError("the apply neither reached the held request nor ended in 60 s")
 
 
+def _landed(events: Path, sent_at: float) -> str:
+    """Where the conduct really was when the signal went out (the delay may carry it into a
+    later step, or past the end of the run): the last step started before, or "after the run"."""
+    where = "before the first step"
+    for line in events.read_text().splitlines() if events.exists() else []:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if float(event.get("time", 0)) > sent_at:
+            break
+        if event.get("event") == "step.started":
+            where = str(event.get("step"))
+        elif event.get("event") == "run.finished":
+            where = "after the run"
+    return where
+
+
 def _judge(
     stack: Stack, run: LabRun, plan: Plan, seed: int, state: Path, delivered: bool,
-    cleanup: list[str] | None = None,
+    cleanup: list[str] | None = None, landed: str | None = None,
 ) -> Trial:
-    expected = _expected_exit(plan, delivered)
+    expected = _expected_exit(plan, delivered, landed)
     killed = delivered and run.exit_code < 0  # SIGKILL, or a signal that came as the process exited
     detail = "" if run.exit_code in expected else f"exit {run.exit_code} not in {sorted(expected)}"
     if run.exit_code == 130 and "interrupted" not in run.output:
         detail += " | exit 130 without saying so"
     name = f"{plan.command}:{plan.signal}@{plan.point}+{plan.delay}s" + ("" if delivered else " (ended first)")
+    if delivered and landed is not None and landed != plan.point:
+        name += f" (landed: {landed})"
     instance = HUB_INSTANCE if plan.command == "hub" else "relia"
     trial = judge(stack, run, name=name, seed=seed, state=state, instance=instance, killed=killed,
                   outcome=(not detail, None, detail), cleanup=cleanup)
@@ -194,14 +215,15 @@ def _judge(
     return trial
 
 
-def _expected_exit(plan: Plan, delivered: bool) -> set[int]:
+def _expected_exit(plan: Plan, delivered: bool, landed: str | None = None) -> set[int]:
     """A process that dies of SIGINT/SIGTERM while already exiting shows -2/-15 (130/143 in a
-    shell); that is fine once its work is recorded, which the ledger check verifies."""
+    shell); that is fine once its work is recorded, which the ledger check verifies. A conduct
+    stopped before its teardown must say 130."""
     if not delivered:
         return {0}
     if plan.signal == "SIGKILL":
         return {-signal.SIGKILL, 0}
     late = {-signal.SIGINT, -signal.SIGTERM, 0}
-    if plan.command == "conduct" and plan.point != "teardown":
+    if plan.command == "conduct" and (landed or plan.point) not in ("teardown", "after the run"):
         return {130}
     return {130} | late

@@ -32,6 +32,7 @@ class LoadResult:
     left: list[str] = field(default_factory=list)
     duplicates: int = 0
     failures: list[str] = field(default_factory=list)
+    alone_steps: dict[str, float] = field(default_factory=dict)  # where the lone conduct's time went
 
     @property
     def share(self) -> float:
@@ -46,7 +47,7 @@ class LoadResult:
             "mode": self.mode, "conducts": self.conducts, "passed": self.passed, "share": self.share,
             "alone": round(self.alone_seconds, 2), "together": round(self.together_seconds, 2),
             "ratio": round(self.ratio, 2), "crossTalk": self.cross_talk, "left": self.left,
-            "duplicates": self.duplicates, "failures": self.failures,
+            "duplicates": self.duplicates, "failures": self.failures, "aloneSteps": self.alone_steps,
         }
 
 
@@ -95,6 +96,8 @@ def load_trial(stack: Stack, names: list[str], workdir: Path, *, mode: str = "pr
     crashed = [r for r in [*alone_runs, *runs] if r.crashed]
     failures += [f"crashed: {r.stderr[-300:]}" for r in crashed]
     result = LoadResult(mode, len(names), passed, alone, together, failures=failures)
+    for report in _reports(alone_runs):
+        result.alone_steps = {s["name"]: s["durationSeconds"] for s in report.get("steps", [])}
     if mode == "processes":
         result.cross_talk = cross_talk_in_events(events_dir, names)
     result.cross_talk += cross_talk_in_ledger(state / "state", names)

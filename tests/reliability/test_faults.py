@@ -7,15 +7,45 @@ and no object is ever created twice or left behind. Timings are never asserted.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.engine import objects as o
 from tests.reliability.faults import OUTAGES, TRANSIENT, fault_trial
 from tests.reliability.harness import RealTarget
+from tests.support.emulator import LabEmulator
+from tests.support.faultproxy import ErrorStatus, Fault, FaultProxy, Reset, too_many_requests
 from tests.support.real_cluster import RealCluster
 
 RANDOM_SEEDS = [3, 11]
+WATCH_REFUSALS: list[Fault] = [ErrorStatus(503), ErrorStatus(500), ErrorStatus(504), too_many_requests(0), Reset()]
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("fault", WATCH_REFUSALS, ids=[f.label for f in WATCH_REFUSALS])
+def test_a_refused_watch_is_retried_not_fatal(
+    emulator: LabEmulator, fault_proxy_factory: Callable[..., FaultProxy], fault: Fault
+) -> None:
+    """Regression: a 5xx/429 answer to the request that opens a watch ended the whole wait (and
+    the deploy with it); it is now retried like any request, within the wait's deadline."""
+    from illm_lab import kube
+    from illm_lab.engine import readiness
+    from illm_lab.engine.wait import wait_for
+    from illm_lab.identity import ObjectRef
+
+    emulator.create(o.deployment("web", "default"))
+    proxy = fault_proxy_factory(emulator.kubeconfig)
+    rule = proxy.add(fault, watch=True, times=2)
+    emulator.auto_ready("Deployment", after=0.5)
+    rule_of_kind = readiness.for_kind("Deployment")
+    assert rule_of_kind is not None
+    with kube.connect(proxy.kubeconfig, None) as cluster:
+        ref = ObjectRef("apps/v1", "Deployment", "web", "default")
+        assert wait_for(cluster, ref, rule_of_kind, deadline=time.monotonic() + 20)
+    assert rule.injected == 2
 
 
 @pytest.mark.emulator

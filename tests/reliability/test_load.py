@@ -1,4 +1,4 @@
-"""Twenty conducts at once, each of its own copy of the fixture experiment: all pass, none
+"""Many conducts at once, each of its own copy of the fixture experiment: all pass, none
 touches another's objects, nothing is left, nothing is created twice. The wall-time ratio
 against one conduct alone is a figure (bench/reliability.py), never asserted here."""
 
@@ -41,9 +41,10 @@ def test_conduct_processes_at_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_twenty_conducts_on_the_real_cluster(real_cluster: RealCluster, tmp_path: Path) -> None:
+def test_conducts_at_once_on_the_real_cluster(real_cluster: RealCluster, tmp_path: Path) -> None:
+    """Ten here to keep CI short; bench/reliability.py runs the twenty of the P6 figure."""
     target = RealTarget.of(real_cluster)
-    names = copies(20, prefix=f"load{uuid.uuid4().hex[:4]}")
+    names = copies(10, prefix=f"load{uuid.uuid4().hex[:4]}")
     with tier3(tmp_path, target.kubeconfig, target.context, names, (*target.params, "replicas=1")) as stack:
         result = load_trial(stack, names, tmp_path, mode="parallel flag")
     _assert_no_cross_talk(result)
