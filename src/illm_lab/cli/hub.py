@@ -89,9 +89,12 @@ def bootstrap_cmd(
         context=context, hub_context=hub_context, platform=platform, sets=list(set_ or []),
         values=list(values or []), force_conflicts=force_conflicts,
     )
+    from illm_lab.conduct.interrupts import Interrupts
+
     view, writer, emit = _view(output, events)
     try:
-        result = hub.bootstrap(request, emit)
+        with Interrupts():  # SIGTERM (a cancelled CI job) ends the ledger run as interrupted, like Ctrl-C
+            result = hub.bootstrap(request, emit)
     finally:
         view.close()
         if writer is not None:
