@@ -153,7 +153,8 @@ def deploy_run(
             groups = waves([c for c in rendering.components if c.cluster == role])
             for i, wave in enumerate(groups or [[]]):
                 if i == 0:
-                    namespaces = [(NAMESPACES_COMPONENT, rendering.namespaces.get(role, []))]
+                    owned = _owned_namespaces(cluster, inventory, rendering.namespaces.get(role, []), emit)
+                    namespaces = [(NAMESPACES_COMPONENT, owned)]
                     kept += _apply_wave(
                         cluster, applier, inventory, namespaces, [], rendering, result, emit
                     )
@@ -176,6 +177,25 @@ def deploy_run(
                 cluster.close()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _owned_namespaces(
+    cluster: Cluster, inventory: Inventory, namespaces: list[dict[str, Any]], emit: Emit
+) -> list[dict[str, Any]]:
+    """The Namespaces this instance may own: a Namespace that exists already without the
+    instance's label belongs to someone else — lab deploys into it but never labels, records or
+    deletes it (teardown would otherwise delete a namespace it did not create)."""
+    from illm_lab.engine.inventory import LABEL_INSTANCE
+
+    owned = []
+    for ns in namespaces:
+        live = cluster.get("v1", "Namespace", str(ns["metadata"]["name"]))
+        labels = ((live or {}).get("metadata") or {}).get("labels") or {}
+        if live is not None and labels.get(LABEL_INSTANCE) != inventory.instance:
+            emit(Note(f"namespace {ns['metadata']['name']} exists already: used as it is, never deleted"))
+            continue
+        owned.append(ns)
+    return owned
 
 
 def open_cluster(run: Run, role: str, target: Target) -> Cluster:

@@ -105,3 +105,13 @@ def test_unreachable_cluster_is_exit_3_and_one_line(tmp_path: Path) -> None:
                                    "--kubeconfig", str(kubeconfig)])
     assert res.exit_code == 3, res.output
     assert "sekret-token" not in res.output and "Traceback" not in res.output
+
+
+def test_a_namespace_that_existed_before_is_used_but_never_deleted(hello: LabEmulator) -> None:
+    hello.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "hello", "labels": {"team": "x"}}})
+    res = lab(hello, "conduct", "hello-app", "--ci", "-o", "json")
+    assert res.exit_code == 0, res.output
+    namespace = hello.get("v1", "Namespace", None, "hello")
+    assert namespace is not None, "teardown deleted a namespace lab did not create"
+    assert namespace["metadata"]["labels"] == {"team": "x"}
+    assert labelled(hello) == []
