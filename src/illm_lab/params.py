@@ -11,11 +11,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from illm_lab.errors import UsageError
 from illm_lab.model.experiment import Experiment, param_type_ok
-from illm_lab.yamlio import load_file
+from illm_lab.yamlio import load_file, load_scalar
 
 MASK = "***"
 
@@ -90,15 +88,7 @@ def masked(experiment: Experiment, params: dict[str, Any]) -> dict[str, Any]:
 
 def _scalar(raw: str) -> Any:
     """`3` -> 3, `true` -> True, `1.5` -> 1.5; anything else stays the text as typed."""
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return raw
-    if isinstance(value, dict | list):
-        return raw
-    if value is None and raw.strip() not in ("null", "~"):
-        return raw
-    return value
+    return load_scalar(raw)
 
 
 def _is_text(value: str) -> bool:

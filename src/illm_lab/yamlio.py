@@ -8,6 +8,7 @@ errors found later by pydantic can say `experiments/x/experiment.yaml:12: spec.c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,41 @@ MAX_ALIASES = 100
 MAX_NODES = 200_000
 
 try:  # the C parser is ~10x faster and keeps node marks
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """PyYAML's safe loader, resolving plain scalars the way Kubernetes does.
+
+    kubectl, helm and the API server read YAML with go-yaml v2 (through sigs.k8s.io/yaml), whose
+    YAML 1.1 resolution differs from PyYAML's in ways real charts hit: a bare `=` is a string
+    there (PyYAML tags it `value` and cannot construct it — kube-prometheus-stack's CRDs have it
+    in an enum), dates and times stay strings, `1:20` is a string rather than a base-60 integer
+    and `1e3` is a float. Anything `kubectl apply` accepts must load here with the same meaning,
+    or a valid chart is refused or changed on its way to the server. One difference is kept on
+    purpose: go-yaml v2 also reads a bare `y` or `n` as a boolean, which would turn the keys of
+    coordinates (`x:`, `y:`) into `true`; both stay strings here.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in (
+    ("tag:yaml.org,2002:bool",
+     r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+     "yYnNtTfFoO"),
+    ("tag:yaml.org,2002:int",
+     r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$",
+     "-+0123456789"),
+    ("tag:yaml.org,2002:float",
+     r"^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+     "-+0123456789."),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    _Loader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), list(_first))
 
 PathKey = tuple[str | int, ...]
 
@@ -130,6 +163,18 @@ def load_all(text: str, *, source: str = "<string>", max_bytes: int = MAX_BYTES)
     finally:
         loader.dispose()
     return docs
+
+
+def load_scalar(text: str) -> Any:
+    """One short value as typed on a command line (`3`, `true`, `1.5`), resolved as Kubernetes
+    resolves it; text that is not one YAML scalar comes back unchanged."""
+    try:
+        value = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a safe loader
+    except (yaml.YAMLError, RecursionError, ValueError):  # ValueError: a 5,000-digit integer
+        return text
+    if isinstance(value, dict | list) or (value is None and text.strip() not in ("null", "~")):
+        return text
+    return value
 
 
 @dataclass

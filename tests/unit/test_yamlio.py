@@ -65,3 +65,32 @@ def test_dump_is_block_style_with_literal_multiline() -> None:
     text = dump({"b": 1, "a": "line1\nline2\n"})
     assert text.startswith("b: 1\n")
     assert "a: |" in text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("enum: [=, '!=', =~]", {"enum": ["=", "!=", "=~"]}),  # YAML 1.1 "value" tag: a string
+    ("d: 2024-01-01", {"d": "2024-01-01"}),  # timestamps stay strings, as in go-yaml
+    ("t: 2001-12-14t21:59:43.10-05:00", {"t": "2001-12-14t21:59:43.10-05:00"}),
+    ("port: 22:22", {"port": "22:22"}),  # no base-60 integers
+    ("f: 1e3", {"f": 1000.0}),
+    ("b: [yes, off, true, y]", {"b": [True, False, True, "y"]}),
+    ("i: [0755, 0x1F, 0b11, 1_000, -1]", {"i": [493, 31, 3, 1000, -1]}),
+    ("x: [~, null, .inf, .5]", {"x": [None, None, float("inf"), 0.5]}),
+    ("base: &b {x: 1}\nother: {<<: *b, y: 2}", {"base": {"x": 1}, "other": {"x": 1, "y": 2}}),
+    ("base: &b {x: 1}\nm: {<<: [*b, {z: 3}], x: 9}",
+     {"base": {"x": 1}, "m": {"x": 9, "z": 3}}),  # merge lists; explicit keys win
+])
+def test_plain_scalars_resolve_as_kubernetes_reads_them(text: str, expected: object) -> None:
+    assert load_all(text)[0].data == expected
+
+
+def test_chart_crd_with_value_scalar_in_enum() -> None:
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "spec:\n  versions:\n  - schema:\n      openAPIV3Schema:\n        properties:\n"
+        "          action:\n            enum:\n            - replace\n            - =\n"
+        "            - '!='\n"
+    )
+    doc = load_all(crd)[0]
+    enum = doc.data["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["action"]
+    assert enum["enum"] == ["replace", "=", "!="]
