@@ -7,6 +7,7 @@ learnt from the CRDs found in the same render; the engine asks discovery for any
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 CLUSTER_SCOPED = frozenset(
@@ -71,4 +72,60 @@ def is_namespaced(obj: dict[str, Any], crds: dict[tuple[str, str], bool]) -> boo
         return False
     if kind in DEFAULT_API_VERSIONS:
         return True
+    return None
+
+
+# -- object names, by the rules the API server applies to each kind -----------------------------
+#
+# Most kinds take a DNS subdomain; a few are stricter or looser. RBAC objects are path segments
+# (`kyverno:admission-controller` is valid), Namespaces DNS labels, Services RFC 1035 labels.
+# Custom resources take DNS subdomains too, but a CRD's own validation is not known offline, so a
+# custom resource's name is held only to what any URL needs (a path segment) for an error.
+
+BUILTIN_GROUPS = frozenset(
+    {
+        "", "apps", "batch", "autoscaling", "policy", "extensions",
+        "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
+        "authentication.k8s.io", "authorization.k8s.io", "certificates.k8s.io",
+        "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io", "internal.apiserver.k8s.io", "networking.k8s.io",
+        "node.k8s.io", "rbac.authorization.k8s.io", "resource.k8s.io", "scheduling.k8s.io",
+        "storage.k8s.io", "storagemigration.k8s.io",
+    }
+)
+PATH_SEGMENT_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def is_builtin(api_version: str) -> bool:
+    return group_of(api_version) in BUILTIN_GROUPS
+
+
+def name_problem(kind: str, api_version: str, name: str) -> tuple[bool, str] | None:
+    """Why the API server would refuse `name` for this kind, or None.
+
+    Returns (certain, message): certain is False when the rule is only the usual one for a kind
+    whose own rule cannot be known offline (a custom resource), so the caller can warn instead.
+    """
+    if not name:
+        return True, "metadata.name is empty"
+    if name in (".", "..") or "/" in name or "%" in name:
+        return True, f"name {name!r} cannot be a URL path segment (no '/', '%', '.' or '..')"
+    if kind in PATH_SEGMENT_KINDS and is_builtin(api_version):
+        return None
+    if kind == "Namespace" and is_builtin(api_version):
+        if len(name) > 63 or not _DNS_LABEL.match(name):
+            return True, f"name {name!r} is not a DNS label (lowercase letters, digits, '-'; ≤ 63)"
+        return None
+    if kind == "Service" and is_builtin(api_version):
+        if len(name) > 63 or not _DNS_1035_LABEL.match(name):
+            return True, (f"name {name!r} is not an RFC 1035 label (starts with a letter; "
+                          "lowercase letters, digits, '-'; ≤ 63)")
+        return None
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        return is_builtin(api_version), (
+            f"name {name!r} is not a DNS subdomain (lowercase letters, digits, '-', '.'; ≤ 253)")
     return None

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from illm_lab import catalog, kinds, params, render
+from illm_lab import catalog, creators, kinds, params, render
 from illm_lab.errors import InputError, LabError
+from illm_lab.model import checks as checks_model
 from illm_lab.model.checks import AnyCheck, parse_service_ref
 
 DEFAULT_KUBE_VERSION = "1.31"
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 Severity = Literal["error", "warning", "note"]
 
@@ -58,6 +58,7 @@ class LintResult:
 
 
 def lint_folder(folder: Path, kube_version: str = DEFAULT_KUBE_VERSION) -> LintResult:
+    """Lint an experiment at its defaults: the manifest, its files, then `lint_rendering`."""
     result = LintResult(experiment=folder.name)
     entry, problems = catalog.load_checked(folder)
     for problem in problems:
@@ -71,7 +72,23 @@ def lint_folder(folder: Path, kube_version: str = DEFAULT_KUBE_VERSION) -> LintR
         result.add("error", str(entry.manifest), str(exc))
         return result
     rendering = _render_each(entry, resolved, result)
-    _check_instructions(entry, resolved, result)
+    return lint_rendering(entry, rendering, kube_version, result)
+
+
+def lint_rendering(
+    entry: catalog.Entry,
+    rendering: render.Rendering,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    result: LintResult | None = None,
+) -> LintResult:
+    """Lint one rendering — the one `conduct` is about to deploy, with the user's `--set` and
+    `--values` — rendering its charts from the cache (offline) into a copy, so the caller's
+    rendering is left as it was."""
+    import copy
+
+    result = result if result is not None else LintResult(experiment=entry.name)
+    rendering = copy.deepcopy(rendering)
+    _check_instructions(entry, rendering.params, result)
     unrendered = _render_charts(entry, rendering, kube_version, result)
     comps = rendering.components + ([rendering.workflow] if rendering.workflow else [])
     comps += list(rendering.solutions.values())
@@ -261,9 +278,12 @@ def _check_labels(
 ) -> None:
     for comp, _cluster, obj in objects:
         meta = obj["metadata"]
-        name = str(meta["name"])
-        if not _DNS_SUBDOMAIN.match(name) or len(name) > 253:
-            result.add("error", f"component {comp}", f"{_ident(obj)}: name is not a DNS subdomain")
+        problem = kinds.name_problem(str(obj.get("kind")), str(obj.get("apiVersion")),
+                                     str(meta.get("name") or ""))
+        if problem is not None:
+            certain, message = problem
+            result.add("error" if certain else "warning", f"component {comp}",
+                       f"{_ident(obj)}: {message}")
         labels = meta.get("labels") or {}
         if not isinstance(labels, dict):
             result.add("error", f"component {comp}", f"{_ident(obj)}: metadata.labels must be a mapping")
@@ -345,9 +365,13 @@ def _open_metadata(schema: dict[str, Any]) -> dict[str, Any]:
 def _check_targets(
     entry: catalog.Entry, rendering: render.Rendering, unrendered: set[str], result: LintResult
 ) -> None:
-    """Every check's workload, object or service must be among the rendered objects."""
+    """Every check's target must be rendered, or be something the rendering may create at run
+    time (creators.py says what); only a target nothing could create is an error."""
     exp = entry.experiment
-    has_charts = {c.cluster for c in rendering.components if c.name in unrendered}
+    has_charts = {c.cluster: c.name for c in rendering.components if c.name in unrendered}
+    has_command = any(isinstance(c, checks_model.CommandCheck) for c in exp.spec.checks)
+    # A checkpoint's target must come from its solution: a non-interactive conduct applies the
+    # solution and then runs the checkpoint's checks, so without one it could never pass.
     checks: list[tuple[tuple[str | int, ...], AnyCheck]] = [
         (("spec", "checks", i), c) for i, c in enumerate(exp.spec.checks)
     ]
@@ -358,57 +382,70 @@ def _check_targets(
                 for j, c in enumerate(cp.checks)
             ]
     solved = [o for c in rendering.solutions.values() for o in c.objects]
+    workflow = rendering.workflow.objects if rendering.workflow else []
     for path, check in checks:
         where = f"{entry.manifest}:{entry.document.line_of(path) or 1}"
         objs = rendering.objects(check.cluster)
+        if rendering.workflow and rendering.workflow.cluster == check.cluster:
+            objs = objs + workflow
         if path[:2] == ("spec", "tutorial"):
             objs = objs + solved  # a checkpoint may check what its solution (the learner) creates
-        for kind, namespace, name, selector in _targets(check):
-            if _present(objs, kind, namespace, name, selector):
+        for target in _targets(check):
+            if creators.present(objs, target):
                 continue
-            target = f"{kind} {namespace + '/' if namespace else ''}{name or selector}"
-            if check.cluster in has_charts:
-                result.add("note", where, f"check {check.name!r}: target {target} not verified "
-                           "(it may come from a chart that was not rendered)")
+            why = _runtime_creator(objs, target, has_charts.get(check.cluster), has_command)
+            if why is not None:
+                result.add("note", where, f"check {check.name!r}: target {target} not verified: "
+                           f"{why}")
             else:
                 result.add("error", where, f"check {check.name!r}: target {target} is not among "
-                           "the rendered objects")
+                           "the rendered objects, and nothing rendered can create it")
 
 
-def _targets(check: AnyCheck) -> list[tuple[str, str | None, str | None, dict[str, str] | None]]:
+def _runtime_creator(
+    objs: list[dict[str, Any]], target: creators.Target, chart: str | None, has_command: bool,
+) -> str | None:
+    """Why a missing target may still exist at run time, or None when nothing could create it."""
+    owner = creators.created_by(objs, target)
+    if owner is not None:
+        return f"created at run time from {owner}"
+    if chart is not None:
+        return f"it may come from chart component {chart}, which was not rendered"
+    grant = creators.granted(objs, target.kind)
+    if grant is not None:
+        return f"a workload may create it at run time ({grant})"
+    made = _CLUSTER_MADE.get((target.kind, target.name or ""))
+    if made is not None or (target.kind in ("Event", "Lease", "Node", "PersistentVolume")):
+        return f"{made or 'the cluster'} creates it at run time"
+    if has_command:
+        return "a command check may create it (it runs with your own rights)"
+    return None
+
+
+# Objects the cluster itself makes in every namespace.
+_CLUSTER_MADE = {
+    ("ServiceAccount", "default"): "the service-account controller",
+    ("ConfigMap", "kube-root-ca.crt"): "the root-CA publisher",
+}
+
+
+def _targets(check: AnyCheck) -> list[creators.Target]:
     from illm_lab.model import checks as c
 
     if isinstance(check, c.ReadyCheck):
         r = check.ready
-        return [(r.kind, r.namespace, r.name, r.selector)]
+        return [creators.Target(r.kind, r.namespace, r.name, r.selector)]
     if isinstance(check, c.AssertCheck):
         meta = check.assert_.resource.get("metadata") or {}
-        return [(check.assert_.resource["kind"], meta.get("namespace"), meta.get("name"),
-                 meta.get("labels"))]
+        return [creators.Target(check.assert_.resource["kind"], meta.get("namespace"),
+                                meta.get("name"), meta.get("labels"))]
     if isinstance(check, c.HttpCheck) and check.http.service:
         ns, name, _port = parse_service_ref(check.http.service)
-        return [("Service", ns, name, None)]
+        return [creators.Target("Service", ns, name, None)]
     if isinstance(check, c.PromqlCheck):
         ns, name, _port = parse_service_ref(check.promql.service)
-        return [("Service", ns, name, None)]
+        return [creators.Target("Service", ns, name, None)]
+    if isinstance(check, c.LogsCheck):
+        logs = check.logs
+        return [creators.Target("Pod", logs.namespace, logs.pod, logs.selector)]
     return []
-
-
-def _present(
-    objs: list[dict[str, Any]], kind: str, namespace: str | None, name: str | None,
-    selector: dict[str, str] | None,
-) -> bool:
-    for obj in objs:
-        meta = obj.get("metadata") or {}
-        if obj.get("kind") != kind:
-            continue
-        if namespace and meta.get("namespace") not in (namespace, None):
-            continue
-        if name and meta.get("name") != name:
-            continue
-        if selector:
-            labels = meta.get("labels") or {}
-            if not all(labels.get(k) == v for k, v in selector.items()):
-                continue
-        return True
-    return False

@@ -111,7 +111,7 @@ def test_lint_without_the_chart_in_the_cache_notes_it(root: Path) -> None:
     notes = [f["message"] for f in findings if f["severity"] == "note"]
     assert any("chart labdemo 0.1.0 from https://charts.example.com is not in the chart cache"
                in n and "lab charts pull one" in n for n in notes), notes
-    assert any("check 'web ready': target Deployment web/web not verified" in n for n in notes)
+    assert any("check 'web ready': target Deployment web/web not verified: it may come from chart component" in n for n in notes)
 
 
 @pytest.fixture

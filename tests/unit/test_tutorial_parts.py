@@ -121,7 +121,7 @@ def test_lint_finds_undefined_names_in_instructions_and_hints(tmp_path: Path) ->
 def test_lint_wants_the_checked_object_rendered_by_a_solution(tmp_path: Path) -> None:
     folder = tutorial_experiment(tmp_path, "Do it.", solution=None)
     errors = [f.message for f in lint_folder(folder).findings if f.severity == "error"]
-    assert errors == ["check 'note exists': target ConfigMap demo/note is not among the rendered objects"]
+    assert errors == ["check 'note exists': target ConfigMap demo/note is not among the rendered objects, and nothing rendered can create it"]
 
 
 def test_progress_is_private_atomic_and_shared(tmp_path: Path) -> None:

@@ -145,7 +145,7 @@ def _prepare(
     with steps("render"):
         rendering = render.render(entry, params)
     with steps("lint") as step:
-        result = lint.lint_folder(entry.folder)
+        result = lint.lint_rendering(entry, rendering)  # what is deployed, with --set/--values
         errors = [f for f in result.findings if f.severity == "error"]
         if errors:
             more = f" (and {len(errors) - 1} more; run lab lint)" if len(errors) > 1 else ""
