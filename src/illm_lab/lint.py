@@ -385,7 +385,10 @@ def _check_targets(
     workflow = rendering.workflow.objects if rendering.workflow else []
     for path, check in checks:
         where = f"{entry.manifest}:{entry.document.line_of(path) or 1}"
-        objs = rendering.objects(check.cluster)
+        objs = rendering.objects(check.cluster) + [
+            h for c in rendering.components if c.cluster == check.cluster
+            for h in _objects_of(c)[len(c.objects):]  # hooks: applied before or after the rest
+        ]
         if rendering.workflow and rendering.workflow.cluster == check.cluster:
             objs = objs + workflow
         if path[:2] == ("spec", "tutorial"):

@@ -192,3 +192,42 @@ def test_help_lists_the_new_commands(root: Path) -> None:
     assert "charts" in res.stdout and "doctor" in res.stdout
     sub = run(root, "charts", "--help")
     assert sub.exit_code == 0 and "pull" in sub.stdout and "list" in sub.stdout
+
+
+def test_import_files_an_archive_under_every_pin_it_matches(root: Path, archive: Path) -> None:
+    write_chart_experiment(root, "one", helm=REPO)
+    write_chart_experiment(root, "two", helm=OCI)
+    res = run(root, "charts", "import", str(archive), "-o", "json")
+    assert res.exit_code == 0, res.output
+    [imported] = json.loads(res.stdout)
+    assert (imported["chart"], imported["version"]) == ("labdemo", "0.1.0")
+    kinds = sorted(s["kind"] for s in imported["stored"])
+    assert kinds == ["oci", "repo"]
+    entry = ChartCache().lookup(REF)
+    assert entry is not None and entry.origin == f"imported from {archive}"
+    assert entry.path.read_bytes() == archive.read_bytes()
+    listed = run(root, "charts", "list", "-o", "json")
+    assert {e["origin"] for e in json.loads(listed.stdout)} == {f"imported from {archive}"}
+
+
+def test_import_packages_a_chart_folder(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    helm = require_real_helm()
+    monkeypatch.setenv("PATH", str(helm.parent))
+    write_chart_experiment(root, "one", helm=REPO)
+    res = run(root, "charts", "import", str(FIXTURE_CHARTS / "labdemo"))
+    assert res.exit_code == 0, res.output
+    entry = ChartCache().lookup(REF)
+    assert entry is not None and entry.size > 0
+
+
+def test_import_refuses_a_chart_no_pin_names(root: Path, archive: Path, tmp_path: Path) -> None:
+    write_chart_experiment(root, "one", helm=REPO.replace("0.1.0", "0.2.0"))
+    res = run(root, "charts", "import", str(archive))
+    assert res.exit_code == 2
+    assert f"{archive}: chart labdemo 0.1.0 is not pinned by the catalog (the catalog pins labdemo at 0.2.0)" in res.output
+    assert "Traceback" not in res.output
+    junk = tmp_path / "junk.tgz"
+    junk.write_bytes(b"not a tarball")
+    res = run(root, "charts", "import", str(junk))
+    assert res.exit_code == 2 and f"{junk}: not a chart archive" in res.output
+    assert ChartCache().entries() == []

@@ -46,10 +46,11 @@ class CachedChart:
     path: Path  # the archive
     size: int
     pulled_at: str
+    origin: str = "pulled"  # "pulled", or "imported from <path>"
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.ref.as_dict(), "digest": self.digest, "size": self.size,
-                "pulledAt": self.pulled_at, "path": str(self.path)}
+                "pulledAt": self.pulled_at, "origin": self.origin, "path": str(self.path)}
 
     @property
     def short_digest(self) -> str:
@@ -79,6 +80,7 @@ class ChartCache:
             ref = ChartRef.from_dict(data["ref"])
             digest = str(data["digest"])
             pulled_at = str(data.get("pulledAt", ""))
+            origin = str(data.get("origin", "pulled"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError):
@@ -92,7 +94,8 @@ class ChartCache:
             size = blob.stat().st_size
         except OSError:
             return None
-        return CachedChart(ref=ref, digest=digest, path=blob, size=size, pulled_at=pulled_at)
+        return CachedChart(ref=ref, digest=digest, path=blob, size=size, pulled_at=pulled_at,
+                           origin=origin)
 
     def _blob(self, digest: str) -> Path:
         algo, _, hexdigest = digest.partition(":")
@@ -100,7 +103,7 @@ class ChartCache:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def add(self, ref: ChartRef, archive: Path) -> CachedChart:
+    def add(self, ref: ChartRef, archive: Path, *, origin: str = "pulled") -> CachedChart:
         """Store `archive` as the content of `ref` (atomically) and return the entry."""
         self._dirs()
         digest = _digest_of(archive)
@@ -109,7 +112,7 @@ class ChartCache:
             blob.parent.mkdir(parents=True, exist_ok=True)
             staged = self._stage(archive.read_bytes())
             os.replace(staged, blob)
-        record = {"ref": ref.as_dict(), "digest": digest,
+        record = {"ref": ref.as_dict(), "digest": digest, "origin": origin,
                   "pulledAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         staged = self._stage(json.dumps(record, indent=2).encode())
         os.replace(staged, self.root / "refs" / f"{ref.key}.json")

@@ -10,6 +10,7 @@ chart renders (`.Capabilities`).
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +99,7 @@ def render_chart(
         secrets=secrets,
         timeout=timeout,
     )
-    objects = stream.parse(output, chart=source.label)
+    objects = [o for o in stream.parse(output, chart=source.label) if not _excluded(o, spec)]
     main, before, after = hooks.split(objects)
     # CRDs first: every custom resource of the chart needs its definition established.
     main = ([o for o in main if o["kind"] == "CustomResourceDefinition"]
@@ -109,6 +110,11 @@ def render_chart(
     comp.hooks_before = before
     comp.hooks_after = after
     comp.chart = source.description
+
+
+def _excluded(obj: dict[str, Any], spec: HelmChart) -> bool:
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    return any(obj.get("kind") == p.kind and fnmatch.fnmatchcase(name, p.name) for p in spec.exclude)
 
 
 def _assign_namespace(objects: list[dict[str, Any]], namespace: str) -> None:

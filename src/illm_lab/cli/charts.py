@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="charts",
-    help="Prefetch and list the Helm charts of experiments (the chart cache).",
+    help="Prefetch, import and list the Helm charts of experiments (the chart cache).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -71,6 +72,40 @@ def _progress(result: PullResult) -> None:
         ui.info(f"local   {result.chart} ({where}): nothing to pull")
 
 
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[Path], typer.Argument(help="Chart archives (.tgz) or chart folders.", show_default=False)
+    ],
+    output: OutputOpt = Format.table,
+) -> None:
+    """Put charts into the cache under the pins they match (air-gapped use, internal mirrors).
+
+    The name and version in each chart's Chart.yaml must equal a pin of the catalog (the
+    experiments and the hub platform); the archive's digest is recorded.
+    """
+    from illm_lab import catalog
+    from illm_lab.charts.importing import import_chart, pins
+
+    root = paths.experiments_dir(settings(ctx).experiments_dir)
+    entries, _problems = catalog.load_all(root)
+    platform = root.resolve().parent / "platform"
+    if platform.is_dir():
+        entries += catalog.load_all(platform)[0]
+    pinned = pins(entries)
+    results = [import_chart(source, pinned) for source in sources]
+    if output is Format.table:
+        ui.table(None, ["CHART", "VERSION", "SOURCE", "DIGEST", "PINNED AS"], [
+            [r.chart, r.version, str(r.source), r.entries[0].short_digest,
+             "; ".join(e.ref.location for e in r.entries)] for r in results
+        ])
+    elif output is Format.json:
+        ui.json_out([r.as_dict() for r in results])
+    else:
+        ui.yaml_out([r.as_dict() for r in results])
+
+
 @app.command("list")
 def list_cmd(output: OutputOpt = Format.table) -> None:
     """List the charts in the cache."""
@@ -79,9 +114,9 @@ def list_cmd(output: OutputOpt = Format.table) -> None:
     cache = ChartCache()
     entries = cache.entries()
     if output is Format.table:
-        ui.table(None, ["CHART", "VERSION", "SOURCE", "DIGEST", "SIZE", "PULLED"], [
+        ui.table(None, ["CHART", "VERSION", "PINNED FROM", "DIGEST", "SIZE", "STORED", "ORIGIN"], [
             [c.ref.chart, c.ref.version, c.ref.location, c.short_digest, f"{c.size / 1024:.0f} KiB",
-             c.pulled_at] for c in entries
+             c.pulled_at, c.origin] for c in entries
         ])
         if not entries:
             ui.info(f"no charts in the cache ({cache.root}); `lab charts pull` fills it")

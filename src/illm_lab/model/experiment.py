@@ -102,6 +102,13 @@ class NamespaceSpec(Strict):
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
+class ObjectPattern(Strict):
+    """Rendered objects to leave out: a kind and a name glob (`*.gateway.networking.k8s.io`)."""
+
+    kind: str = Field(min_length=1)
+    name: str = Field("*", min_length=1, description="shell-style glob of metadata.name")
+
+
 class HelmChart(Strict):
     """A chart from a classic repository, an OCI registry, or a folder inside the repo."""
 
@@ -112,6 +119,11 @@ class HelmChart(Strict):
     version: str | None = Field(None, description="exact version; ranges are refused")
     values: str | None = Field(None, description="Jinja2 values template, relative path")
     release_name: str | None = Field(None, pattern=DNS_LABEL)
+    exclude: list[ObjectPattern] = Field(
+        default_factory=list,
+        description="objects of the chart not to apply, e.g. CRDs another component owns "
+        "(two charts that both ship the Gateway API CRDs)",
+    )
 
     @model_validator(mode="after")
     def _reference(self) -> HelmChart:

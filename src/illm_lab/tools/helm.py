@@ -107,3 +107,13 @@ def template(
         argv = template_argv(chart, release=release, namespace=namespace, values_file=values_file,
                              kube_version=kube_version, api_versions=api_versions)
         return _helm(argv, timeout=timeout, secrets=secrets).stdout
+
+
+def package(chart_dir: Path, *, into: Path, timeout: float = PULL_TIMEOUT) -> Path:
+    """`helm package` a chart folder into the empty folder `into`; the archive's path."""
+    into.mkdir(parents=True, exist_ok=True)
+    _helm(["package", str(chart_dir), "--destination", str(into)], timeout=timeout)
+    archives = sorted(into.glob("*.tgz"))
+    if len(archives) != 1:
+        raise ToolError(f"helm package {chart_dir} left {len(archives)} archives in {into}")
+    return archives[0]
