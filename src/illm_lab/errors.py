@@ -23,10 +23,11 @@ class LabError(Exception):
 
     exit_code = EXIT_CLUSTER
 
-    def __init__(self, message: str, *, where: str | None = None) -> None:
+    def __init__(self, message: str, *, where: str | None = None, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.where = where
+        self.detail = detail  # what only `-v` shows: a full command line, a tool's whole stderr
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message

@@ -337,7 +337,7 @@ def validate(
         except KeyboardInterrupt:
             report.interrupted = True
         except LabError as exc:
-            report.error, report.error_code = str(exc), exc.exit_code
+            report.error, report.error_code, report.error_detail = str(exc), exc.exit_code, exc.detail
         finally:
             for cluster in clusters.values():
                 cluster.close()

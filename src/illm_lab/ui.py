@@ -38,7 +38,7 @@ class _LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(stderr=self._stderr, soft_wrap=True, highlight=False)
+            self._console = Console(stderr=self._stderr, soft_wrap=True, highlight=False, emoji=False)
         return self._console
 
     def rebind(self) -> None:
@@ -75,6 +75,11 @@ def configure(*, quiet: bool = False, verbose: bool = False) -> None:
 
 def error(message: str) -> None:
     err.print(f"lab: error: {escape(message)}", highlight=False)
+
+
+def detail(text: str) -> None:
+    """What only -v shows under an error: a tool's full command line and output."""
+    err.print(text, markup=False, highlight=False)
 
 
 def warn(message: str) -> None:

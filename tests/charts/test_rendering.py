@@ -10,9 +10,9 @@ import pytest
 
 from illm_lab import catalog, params, render
 from illm_lab.charts import ChartCache, ChartNotCached, render_charts
-from illm_lab.errors import EXIT_CLUSTER, InputError, TemplateError
+from illm_lab.errors import EXIT_CLUSTER, InputError, TemplateError, ToolError
 from illm_lab.render import Rendering
-from illm_lab.tools.run import ToolFailed, ToolNotFound
+from illm_lab.tools.run import ToolNotFound
 from tests.support.chart_experiments import LOCAL, OCI, REPO, write_chart_experiment
 from tests.support.fakebin import calls, fake_helm, values_seen
 
@@ -144,14 +144,30 @@ def test_helm_missing_is_a_tool_error(tmp_path: Path, bindir: Path) -> None:
     assert str(info.value).startswith("helm: command not found on PATH; install helm 3.8")
 
 
-def test_helm_failure_shows_command_and_stderr(tmp_path: Path, helm_on_path: Path) -> None:
+def test_helm_failure_gives_the_reason_first_and_the_command_only_as_detail(
+    tmp_path: Path, helm_on_path: Path
+) -> None:
     rendering = _rendering(tmp_path, helm=LOCAL, values="replicas: many\n")
-    with pytest.raises(ToolFailed) as info:
+    with pytest.raises(ToolError) as info:
         render_charts(rendering)
     message = str(info.value)
-    assert message.startswith("helm template web ")
-    assert "failed with exit code 1:\n    Error: values don't meet the specifications" in message
-    assert "    - at '/replicas': got string, want integer" in message
+    assert message.startswith("component web: chart charts/labdemo (local): values don't meet the specifications")
+    assert "\n" not in message and "helm template" not in message
+    detail = info.value.detail or ""
+    assert detail.startswith("helm template web ")
+    assert "    - at '/replicas': got string, want integer" in detail
+
+
+def test_a_chart_that_refuses_the_kubernetes_version_says_so_in_one_line(
+    tmp_path: Path, helm_on_path: Path
+) -> None:
+    rendering = _rendering(tmp_path, helm=LOCAL)
+    chart_yaml = tmp_path / "charted" / "charts" / "labdemo" / "Chart.yaml"
+    chart_yaml.write_text(chart_yaml.read_text() + 'kubeVersion: ">=1.23.0-0"\n')
+    with pytest.raises(ToolError) as info:
+        render_charts(rendering, kube_version="1.20.2")
+    assert str(info.value) == ("component web: chart charts/labdemo (local): requires kubeVersion "
+                               ">=1.23.0-0; the target runs v1.20.2")
 
 
 def test_chart_output_that_is_not_an_object_names_the_chart(tmp_path: Path, helm_on_path: Path) -> None:

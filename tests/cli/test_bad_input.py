@@ -154,3 +154,11 @@ def test_verbose_shows_traceback_without_locals(lab: Lab, catalog: Path) -> None
     assert res.exit_code == 2
     assert "Traceback" in res.stderr
     assert "s3cr3t-value" not in res.output
+
+
+def test_locations_print_verbatim_never_as_emoji(lab: Any, tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text("".join(f"# line {i}\n" for i in range(1, 100)) + "nosuch: 1\n")
+    res = lab("render", "demo", "--values", str(values))
+    assert res.exit_code == 2
+    assert f"{values}:100: unknown param 'nosuch'" in res.output, res.output

@@ -11,6 +11,7 @@ chart renders (`.Capabilities`).
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,11 @@ from illm_lab import kinds
 from illm_lab.charts import hooks, stream
 from illm_lab.charts.cache import ChartCache
 from illm_lab.charts.reference import ChartRef
-from illm_lab.errors import InputError
+from illm_lab.errors import InputError, ToolError
 from illm_lab.model.experiment import HelmChart
 from illm_lab.render import RenderedComponent, Rendering
 from illm_lab.tools import helm
+from illm_lab.tools.run import ToolFailed
 from illm_lab.yamlio import dump
 
 
@@ -89,16 +91,21 @@ def render_chart(
     """Run `helm template` for one component and fill its objects and hook phases in place."""
     if comp.namespace is None:
         raise InputError(f"component {comp.name}: a helm component needs a namespace")
-    output = helm.template(
-        source.path,
-        release=spec.release_name or comp.name,
-        namespace=comp.namespace,
-        values=dump(comp.values or {}),
-        kube_version=kube_version,
-        api_versions=api_versions,
-        secrets=secrets,
-        timeout=timeout,
-    )
+    try:
+        output = helm.template(
+            source.path,
+            release=spec.release_name or comp.name,
+            namespace=comp.namespace,
+            values=dump(comp.values or {}),
+            kube_version=kube_version,
+            api_versions=api_versions,
+            secrets=secrets,
+            timeout=timeout,
+        )
+    except ToolFailed as exc:
+        # The reason first, on one line; the 3,000-character command line only with -v.
+        raise ToolError(f"component {comp.name}: chart {source.label}: {_reason(exc.reason)}",
+                        detail=exc.message) from None
     objects = [o for o in stream.parse(output, chart=source.label) if not _excluded(o, spec)]
     main, before, after = hooks.split(objects)
     # CRDs first: every custom resource of the chart needs its definition established.
@@ -110,6 +117,17 @@ def render_chart(
     comp.hooks_before = before
     comp.hooks_after = after
     comp.chart = source.description
+
+
+_KUBE_VERSION = re.compile(
+    r"chart requires kubeVersion: (?P<want>\S+) which is incompatible with Kubernetes (?P<have>\S+)")
+
+
+def _reason(text: str) -> str:
+    found = _KUBE_VERSION.search(text)
+    if found:
+        return f"requires kubeVersion {found['want']}; the target runs {found['have']}"
+    return text
 
 
 def _excluded(obj: dict[str, Any], spec: HelmChart) -> bool:

@@ -114,9 +114,11 @@ def run_and_report(request: Any, junit: Path | None, output: Format) -> None:
         from illm_lab.reports import junit as junit_report
 
         junit_report.write(data, junit)
-    for rep in data:
-        if rep.get("error"):
-            ui.error(f"{rep['experiment']}: {rep['error']}")
+    for report in reports:
+        if report.error:
+            ui.error(f"{report.experiment}: {report.error}")
+            if ui.state.verbose and report.error_detail:
+                ui.detail(report.error_detail)
     if output is Format.json:
         ui.json_out(data if len(data) != 1 else data[0])
     elif output is Format.yaml:

@@ -29,6 +29,8 @@ class LabGroup(TyperGroup):
             if ui.state.verbose:
                 ui.traceback_of(exc)
             ui.error(str(exc))
+            if ui.state.verbose and exc.detail:
+                ui.detail(exc.detail)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             ui.error("interrupted")

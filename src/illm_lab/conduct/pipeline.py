@@ -111,7 +111,7 @@ def conduct(
     except KeyboardInterrupt:
         report.interrupted = True
     except LabError as exc:
-        report.error, report.error_code = str(exc), exc.exit_code
+        report.error, report.error_code, report.error_detail = str(exc), exc.exit_code, exc.detail
     report.interrupted = report.interrupted or guard.interrupted
     report.duration = time.monotonic() - started
     emit(
@@ -304,7 +304,7 @@ def _live(
         except KeyboardInterrupt:
             report.interrupted = True
         except LabError as exc:
-            report.error, report.error_code = str(exc), exc.exit_code
+            report.error, report.error_code, report.error_detail = str(exc), exc.exit_code, exc.detail
         finally:
             forwards.close()  # no tunnel outlives the run, also on Ctrl-C
             keep = options.keep or (options.keep_on_failure and not report.passed)

@@ -47,6 +47,7 @@ class ConductReport:
     objects: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     error_code: int | None = None
+    error_detail: str | None = None  # shown with -v only (a tool's full command and output)
     interrupted: bool = False
     kept: bool = False
     dry_run: bool = False

@@ -54,6 +54,15 @@ class ToolFailed(ToolError):
         self.stderr = stderr
         self.stdout = stdout
 
+    @property
+    def reason(self) -> str:
+        """The tool's own one-line reason: its first `Error:` line, else its last line."""
+        lines = [ln.strip() for ln in self.stderr.splitlines() if ln.strip()]
+        for line in lines:
+            if line.lower().startswith("error:"):
+                return line[len("error:"):].strip()
+        return lines[-1] if lines else f"exit code {self.tool_exit_code}, no output on stderr"
+
 
 class ToolTimeout(ToolError):
     """The binary did not finish within its timeout and was killed."""
