@@ -240,6 +240,7 @@ def _live(
                         "context": clusters[role].context,
                         "server": clusters[role].server,
                         "version": clusters[role].server_version(),
+                        "nodes": "; ".join(clusters[role].node_summaries()),
                         "provider": provided[role].provider,
                         **({"name": str(provided[role].name)} if provided[role].creates else {}),
                     }
@@ -340,7 +341,8 @@ def _live(
     if options.record and not report.interrupted:
         from illm_lab.conduct.records import write_record
 
-        write_record(entry, report, params)
+        deployed = rendering.objects() + (rendering.workflow.objects if rendering.workflow else [])
+        write_record(entry, report, params, deployed)
 
 
 def _provide(run: Run, role: str, target: Target, experiment: str, emit: Emit) -> Target:

@@ -20,7 +20,40 @@ def params_hash(entry: Entry, params: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_record(entry: Entry, report: ConductReport, params: dict[str, Any]) -> None:
+def experiment_hash(entry: Entry) -> str:
+    """sha256 over the experiment folder's files and their paths (the record excluded), so a
+    record says which version of the experiment it validated."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in entry.folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(entry.folder).as_posix()
+        if rel == RECORD_FILE or "__pycache__" in rel:
+            continue
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return "sha256:" + digest.hexdigest()
+
+
+def images_of(objects: list[dict[str, Any]]) -> list[str]:
+    """Every container image of the objects' pod templates (workloads, Jobs, Pods), sorted."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("containers", "initContainers", "ephemeralContainers"):
+                for container in node.get(key) or []:
+                    if isinstance(container, dict) and container.get("image"):
+                        found.add(str(container["image"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(objects)
+    return sorted(found)
+
+
+def write_record(entry: Entry, report: ConductReport, params: dict[str, Any],
+                 objects: list[dict[str, Any]] | None = None) -> None:
     record = ValidationRecord(
         experiment=entry.name,
         date=datetime.datetime.now(datetime.UTC).replace(microsecond=0),
@@ -30,10 +63,14 @@ def write_record(entry: Entry, report: ConductReport, params: dict[str, Any]) ->
                 role=role,
                 provider=info.get("provider", "existing"),
                 kubernetes_version=info.get("version", "unknown"),
+                context=info.get("context"),
+                nodes=[n for n in info.get("nodes", "").split("; ") if n],
             )
             for role, info in sorted(report.clusters.items())
         ],
         params_hash=params_hash(entry, params),
+        experiment_hash=experiment_hash(entry),
+        images=images_of(objects or []),
         passed=report.passed,
         checks=[
             RecordCheck(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from illm_lab.errors import LabError
 from illm_lab.identity import ObjectRef
 from illm_lab.kube import errors, watch
 from illm_lab.kube.config import Target
@@ -62,6 +63,19 @@ class Cluster:
         """The server's gitVersion, e.g. `v1.31.2`."""
         data = self.transport.request("GET", "/version").json() or {}
         return str(data.get("gitVersion", ""))
+
+    def node_summaries(self) -> builtins.list[str]:
+        """One line per node, `<os image>, <container runtime>`: what a validation record says
+        the run ran on. Empty when nodes cannot be listed (RBAC)."""
+        try:
+            data = self.transport.request("GET", "/api/v1/nodes").json() or {}
+        except LabError:
+            return []
+        out = []
+        for node in data.get("items") or []:
+            info = (node.get("status") or {}).get("nodeInfo") or {}
+            out.append(f"{info.get('osImage', '?')}, {info.get('containerRuntimeVersion', '?')}")
+        return out
 
     def api_versions(self) -> builtins.list[str]:
         """Every group/version the server serves (`v1`, `apps/v1`, ...), for `helm --api-versions`."""

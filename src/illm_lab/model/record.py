@@ -20,6 +20,8 @@ class RecordCluster(Strict):
     role: str = "target"
     provider: str = Field(description="local, kind, talos, talos-metal, existing, ...")
     kubernetes_version: str
+    context: str | None = Field(None, description="the kubeconfig context the run used")
+    nodes: list[str] = Field(default_factory=list, description="node OS and runtime, one per node")
 
 
 class RecordCheck(Strict):
@@ -37,5 +39,9 @@ class ValidationRecord(Strict):
     lab_version: str
     clusters: list[RecordCluster] = Field(default_factory=list)
     params_hash: str = Field(description="sha256 of the resolved params, secrets masked")
+    experiment_hash: str | None = Field(
+        None, description="sha256 of the experiment folder's files (the record itself excluded)"
+    )
+    images: list[str] = Field(default_factory=list, description="every container image deployed")
     passed: bool
     checks: list[RecordCheck] = Field(default_factory=list)
