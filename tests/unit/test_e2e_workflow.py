@@ -22,10 +22,12 @@ def workflow() -> dict[Any, Any]:
 
 @pytest.fixture(scope="module")
 def job(workflow: dict[Any, Any]) -> dict[str, Any]:
-    jobs = workflow["jobs"]
-    assert len(jobs) == 1, "one job: kind cluster + cluster tests"
-    (only,) = jobs.values()
-    return dict(only)
+    return dict(workflow["jobs"]["kind"])
+
+
+@pytest.fixture(scope="module")
+def catalog_job(workflow: dict[Any, Any]) -> dict[str, Any]:
+    return dict(workflow["jobs"]["catalog"])
 
 
 def _step_using(job: dict[str, Any], action: str) -> tuple[int, dict[str, Any]]:
@@ -79,3 +81,24 @@ def test_cluster_marker_is_registered() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
     markers = config["tool"]["pytest"]["ini_options"]["markers"]
     assert any(m.startswith("cluster:") for m in markers)
+
+
+def test_catalog_job_conducts_every_listed_experiment_with_its_real_charts(
+    workflow: dict[Any, Any], catalog_job: dict[str, Any]
+) -> None:
+    lister = workflow["jobs"]["catalog-list"]
+    _step_running(lister, "lab list -o json")
+    assert catalog_job["needs"] == "catalog-list"
+    strategy = catalog_job["strategy"]
+    assert strategy["fail-fast"] is False, "one failing experiment must not cancel the others"
+    assert strategy["matrix"]["experiment"] == "${{ fromJSON(needs.catalog-list.outputs.experiments) }}"
+    pull, _ = _step_running(catalog_job, "lab charts pull")
+    kind, _ = _step_using(catalog_job, "helm/kind-action")
+    conduct, step = _step_running(catalog_job, "lab conduct")
+    assert pull < conduct and kind < conduct
+    for flag in ("--record", "--junit", "--ci", "--kubeconfig"):
+        assert flag in step["run"]
+    _, upload = _step_using(catalog_job, "actions/upload-artifact")
+    assert upload["if"] == "always()"
+    assert "experiments/${{ matrix.experiment }}/validation.yaml" in upload["with"]["path"]
+    assert 0 < catalog_job["timeout-minutes"] <= 90
