@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,15 +110,21 @@ def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductRepo
                 reports = []
                 for entry, resolved, chosen in prepared:
                     session = _session(entry, request)
+                    # Checkpoints are the learner's only when a session runs them; otherwise
+                    # they run as checks after their solutions, or they would be dropped.
+                    own = replace(options, interactive=session is not None)
                     reports.append(
-                        conduct(entry, resolved, chosen, options, emit, interrupts=guard, session=session)
+                        conduct(entry, resolved, chosen, own, emit, interrupts=guard, session=session)
                     )
                     if guard.interrupted:
                         break
                 return reports
             with ThreadPoolExecutor(max_workers=request.parallel, thread_name_prefix="conduct") as pool:
+                # No learner session in parallel runs: checkpoints run as checks (with solutions).
+                unattended = replace(options, interactive=False)
                 futures = [
-                    pool.submit(conduct, e, r, c, options, emit, interrupts=guard) for e, r, c in prepared
+                    pool.submit(conduct, e, r, c, unattended, emit, interrupts=guard)
+                    for e, r, c in prepared
                 ]
                 return [_wait(f, guard) for f in futures]
     finally:

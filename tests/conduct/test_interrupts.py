@@ -83,3 +83,34 @@ def test_sigkill_then_down_removes_everything(hello: LabEmulator, tmp_path: Path
     )
     assert down.returncode == 0, down.stderr
     assert labelled(hello) == []
+
+
+def test_one_workers_teardown_never_unshields_another() -> None:
+    import threading
+
+    from illm_lab.conduct.interrupts import Interrupts
+
+    guard = Interrupts()
+    a_shielded, b_done = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def worker_a() -> None:
+        guard.shielded = True  # A's teardown begins
+        a_shielded.set()
+        b_done.wait(5)
+        seen.append(guard.shielded)  # still inside A's teardown
+        guard.shielded = False
+
+    def worker_b() -> None:
+        a_shielded.wait(5)
+        guard.shielded = True
+        guard.shielded = False  # B's teardown ends
+        b_done.set()
+
+    threads = [threading.Thread(target=worker_a), threading.Thread(target=worker_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [True]
+    assert guard.shielded is False  # the main thread was never shielded

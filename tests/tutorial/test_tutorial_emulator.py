@@ -220,3 +220,20 @@ def test_a_tutorial_without_checkpoints_opens_its_services_until_quit(tut: LabEm
     assert learner.shown == [""] and learner.intro is not None and learner.intro.total == 0
     assert learner.intro.endpoints[0].url and any(n.startswith("lab-forward") for n in learner.threads_at_ask)
     assert labelled(tut) == [] and forward_threads() == []
+
+
+def test_parallel_runs_at_a_terminal_still_run_the_checkpoints(tut: LabEmulator, tmp_path: Path) -> None:
+    """--parallel has no learner session: checkpoints must run as checks, never be dropped."""
+    from tests.support.catalogs import MINIMAL, write_experiment
+
+    root = tmp_path / "experiments"
+    shutil.copytree(FIXTURES / "lab-tutorial", root / "lab-tutorial")
+    write_experiment(root, "demo", MINIMAL.format(name="demo").split("    - name: app answers")[0])
+    request = lifecycle.ConductRequest(
+        names=["lab-tutorial", "demo"], kubeconfig=tut.kubeconfig, interactive=True,
+        learner=ScriptedLearner([]), parallel=2, experiments_dir=root,
+    )
+    reports = {r.experiment: r for r in lifecycle.conduct_many(request, events.Recorder())}
+    checkpoints = [c.checkpoint for c in reports["lab-tutorial"].checks if c.checkpoint]
+    assert checkpoints == ["open-the-app", "leave-a-note", "sign-the-review"]
+    assert reports["lab-tutorial"].passed

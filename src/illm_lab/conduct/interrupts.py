@@ -38,11 +38,26 @@ def preload() -> None:
 
 
 class Interrupts:
+    """One per `lab conduct`, shared by its `--parallel` workers.
+
+    Shielding is per thread: each worker shields its own teardown, so one worker finishing its
+    teardown never un-shields another whose teardown has just begun.
+    """
+
     def __init__(self) -> None:
         self.count = 0
-        self.shielded = False
         self.stop = threading.Event()
         self._previous: dict[int, Any] = {}
+        self._local = threading.local()
+
+    @property
+    def shielded(self) -> bool:
+        """True while the calling thread runs its teardown."""
+        return bool(getattr(self._local, "shielded", False))
+
+    @shielded.setter
+    def shielded(self, value: bool) -> None:
+        self._local.shielded = value
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self.count += 1
