@@ -303,6 +303,20 @@ def _wait(
     wait_all(cluster, refs, deadline=time.monotonic() + timeout, on_event=emit)
 
 
+def _kept_hooks(rendering: Rendering, role: str, inventory: Inventory) -> list[ObjectRef]:
+    """Hooks an apply leaves in place (no `hook-succeeded` policy): not stale, not diffed."""
+    from illm_lab.engine.apply import plan
+
+    out: list[ObjectRef] = []
+    for comp in rendering.components:
+        if comp.cluster != role:
+            continue
+        for phase in comp.hooks_before + comp.hooks_after:
+            kept = [h.object for h in phase.hooks if "hook-succeeded" not in h.delete_policies]
+            out += [d.ref for d in plan([(comp.name, kept)], inventory)]
+    return out
+
+
 def _workflow_refs(rendering: Rendering, role: str, inventory: Inventory) -> list[ObjectRef]:
     from illm_lab.engine.apply import plan
 
@@ -351,13 +365,18 @@ def diff_experiment(
     before = (ledger or Ledger()).outstanding(inventory.instance)
     out: list[dict[str, Any]] = []
     for role in roles_of(rendering):
-        pairs = [(NAMESPACES_COMPONENT, rendering.namespaces.get(role, []))]
-        pairs += [(c.name, c.objects) for c in rendering.components if c.cluster == role]
-        desired = plan(pairs, inventory)
         with connect(targets[role]) as cluster:
+            # Charts are rendered against the live cluster exactly as `apply` renders them, or
+            # every object a chart deployed would show as `delete`.
+            _render_charts(cluster, rendering, role, DeployResult(entry.name, inventory.instance, ""),
+                           lambda _e: None)
+            pairs = [(NAMESPACES_COMPONENT, rendering.namespaces.get(role, []))]
+            pairs += [(c.name, c.objects) for c in rendering.components if c.cluster == role]
+            desired = plan(pairs, inventory)
             out += [{"cluster": role, **d.as_dict()}
                     for d in diff(cluster, desired, force_conflicts=force_conflicts)]
-            kept = [d.ref for d in desired] + _workflow_refs(rendering, role, inventory)
+            kept = ([d.ref for d in desired] + _workflow_refs(rendering, role, inventory)
+                    + _kept_hooks(rendering, role, inventory))
             previous = before[role].refs if role in before else []
             types = {(r.api_version, r.kind) for r in [*kept, *previous]}
             for ref in pruning.stale(kept, previous, pruning.labelled(cluster, inventory, types)):

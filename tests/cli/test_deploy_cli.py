@@ -135,3 +135,23 @@ def test_conflict_is_exit_3_with_the_servers_message(lab: Lab, ready: LabEmulato
     assert "Service demo/app: " in res.stderr and "conflict" in res.stderr and "HTTP 409" in res.stderr
     res = run(lab, "apply", "demo", *cluster_args(ready), "--force-conflicts")
     assert res.exit_code == 0, res.output
+
+
+def test_diff_after_apply_renders_charts_so_nothing_shows_as_delete(
+    ready: LabEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.fakebin import FIXTURE_CHARTS, require_real_helm
+
+    helm = require_real_helm()
+    monkeypatch.setenv("PATH", str(helm.parent))
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "experiments-real"
+    chart_lab = Lab(root)
+    assert chart_lab("charts", "import", str(FIXTURE_CHARTS / "labpatterns")).exit_code == 0
+    applied = chart_lab("apply", "chart-patterns", *cluster_args(ready))
+    assert applied.exit_code == 0, applied.output
+    res = chart_lab("diff", "chart-patterns", *cluster_args(ready), "-o", "json")
+    assert res.exit_code == 0, res.output
+    actions = {(d["kind"], d["name"]): d["action"] for d in json.loads(res.stdout)}
+    assert actions[("StatefulSet", "pat")] == "unchanged"
+    assert actions[("Matcher", "pat-equals")] == "unchanged"
+    assert "delete" not in actions.values(), actions
