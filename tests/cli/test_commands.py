@@ -220,3 +220,18 @@ def test_secret_param_values_are_masked_everywhere_and_output_stays_yaml(lab: La
     docs = [d for d in yaml.safe_load_all(res.stdout) if d]
     leaky = next(d for d in docs if d["metadata"]["name"] == "leaky")
     assert leaky["data"] == {"url": "https://user:<masked>@example.org", "raw": "<masked>"}
+
+
+def test_yaml_output_is_data_for_every_command(lab: Any) -> None:
+    """-o yaml gives the same data as -o json (never the table), one report unwrapped in both."""
+    import yaml as _yaml
+
+    for args in (("status",), ("conduct", "demo", "--dry-run", "--ci")):
+        as_json = lab(*args, "-o", "json")
+        as_yaml = lab(*args, "-o", "yaml")
+        assert as_json.exit_code == as_yaml.exit_code == 0, as_yaml.output
+        from_json, from_yaml = json.loads(as_json.stdout), _yaml.safe_load(as_yaml.stdout)
+        if isinstance(from_json, dict):
+            assert isinstance(from_yaml, dict) and from_yaml["experiment"] == from_json["experiment"]
+        else:
+            assert from_yaml == from_json

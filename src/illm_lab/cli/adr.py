@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from illm_lab import ui
-from illm_lab.cli.options import Format, OutputOpt
+from illm_lab.cli.options import Format, OutputOpt, show
 
 adr_app = typer.Typer(
     name="adr",
@@ -45,11 +45,9 @@ def list_cmd(adrs_dir: AdrsDirOpt = None, output: OutputOpt = Format.table) -> N
     from illm_lab import adr
 
     records = adr.list_all(adr.adrs_dir(adrs_dir))
-    if output is Format.table:
-        ui.table(None, ["NUMBER", "TITLE", "STATUS"], [[a.ident, a.title, a.status] for a in records])
-        return
     data = [
         {"number": a.number, "id": a.ident, "title": a.title, "status": a.status, "file": str(a.path)}
         for a in records
     ]
-    ui.json_out(data) if output is Format.json else ui.yaml_out(data)
+    show(output, data, lambda: ui.table(None, ["NUMBER", "TITLE", "STATUS"],
+                                         [[a.ident, a.title, a.status] for a in records]))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from illm_lab import paths, ui
-from illm_lab.cli.options import Format, OutputOpt, settings
+from illm_lab.cli.options import Format, OutputOpt, settings, show
 
 
 def register(app: typer.Typer) -> None:
@@ -30,12 +30,7 @@ def list_cmd(
 
     found, problems = index.summaries(paths.experiments_dir(settings(ctx).experiments_dir))
     chosen = index.select(found, phase=phase, tags=tag)
-    if output is Format.table:
-        ui.table(None, *_rows(chosen))
-    elif output is Format.json:
-        ui.json_out(chosen)
-    else:
-        ui.yaml_out(chosen)
+    show(output, chosen, lambda: ui.table(None, *_rows(chosen)))
     for problem in problems:
         ui.error(problem)
     if problems:
@@ -57,12 +52,7 @@ def show_cmd(
 
     entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
     data = views.experiment_detail(entry)
-    if output is Format.json:
-        ui.json_out(data)
-    elif output is Format.yaml:
-        ui.yaml_out(data)
-    else:
-        ui.lines(views.detail_lines(entry))
+    show(output, data, lambda: ui.lines(views.detail_lines(entry)))
 
 
 def new_cmd(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from illm_lab import paths, ui
-from illm_lab.cli.options import Format, OutputOpt, settings
+from illm_lab.cli.options import Format, OutputOpt, settings, show
 
 if TYPE_CHECKING:
     from illm_lab.charts.prefetch import PullResult
@@ -41,14 +41,9 @@ def pull_cmd(
         for problem in problems:
             ui.warn(f"skipped: {problem}")
     results = prefetch(entries, progress=_progress)
-    if output is Format.table:
-        ui.table(None, ["EXPERIMENT", "COMPONENT", "CHART", "STATUS", "DIGEST"], [
-            [r.experiment, r.component, r.chart, r.status, _short(r.digest)] for r in results
-        ])
-    elif output is Format.json:
-        ui.json_out([r.as_dict() for r in results])
-    else:
-        ui.yaml_out([r.as_dict() for r in results])
+    show(output, [r.as_dict() for r in results], lambda: ui.table(
+        None, ["EXPERIMENT", "COMPONENT", "CHART", "STATUS", "DIGEST"],
+        [[r.experiment, r.component, r.chart, r.status, _short(r.digest)] for r in results]))
     failed = [r for r in results if r.status == "failed"]
     for result in failed:
         ui.error(f"{result.experiment}/{result.component}: {result.error}")
@@ -95,15 +90,10 @@ def import_cmd(
         entries += catalog.load_all(platform)[0]
     pinned = pins(entries)
     results = [import_chart(source, pinned) for source in sources]
-    if output is Format.table:
-        ui.table(None, ["CHART", "VERSION", "SOURCE", "DIGEST", "PINNED AS"], [
-            [r.chart, r.version, str(r.source), r.entries[0].short_digest,
-             "; ".join(e.ref.location for e in r.entries)] for r in results
-        ])
-    elif output is Format.json:
-        ui.json_out([r.as_dict() for r in results])
-    else:
-        ui.yaml_out([r.as_dict() for r in results])
+    show(output, [r.as_dict() for r in results], lambda: ui.table(
+        None, ["CHART", "VERSION", "SOURCE", "DIGEST", "PINNED AS"],
+        [[r.chart, r.version, str(r.source), r.entries[0].short_digest,
+          "; ".join(e.ref.location for e in r.entries)] for r in results]))
 
 
 @app.command("list")
@@ -113,14 +103,12 @@ def list_cmd(output: OutputOpt = Format.table) -> None:
 
     cache = ChartCache()
     entries = cache.entries()
-    if output is Format.table:
+    def table() -> None:
         ui.table(None, ["CHART", "VERSION", "PINNED FROM", "DIGEST", "SIZE", "STORED", "ORIGIN"], [
             [c.ref.chart, c.ref.version, c.ref.location, c.short_digest, f"{c.size / 1024:.0f} KiB",
              c.pulled_at, c.origin] for c in entries
         ])
         if not entries:
             ui.info(f"no charts in the cache ({cache.root}); `lab charts pull` fills it")
-    elif output is Format.json:
-        ui.json_out([c.as_dict() for c in entries])
-    else:
-        ui.yaml_out([c.as_dict() for c in entries])
+
+    show(output, [c.as_dict() for c in entries], table)

@@ -17,7 +17,7 @@ from illm_lab.cli.deploy import (
     LoadgenContextOpt,
     TargetContextOpt,
 )
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings
+from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
 
 
 def register(app: typer.Typer) -> None:
@@ -119,12 +119,7 @@ def run_and_report(request: Any, junit: Path | None, output: Format) -> None:
             ui.error(f"{report.experiment}: {report.error}")
             if ui.state.verbose and report.error_detail:
                 ui.detail(report.error_detail)
-    if output is Format.json:
-        ui.json_out(data if len(data) != 1 else data[0])
-    elif output is Format.yaml:
-        ui.yaml_out(data)
-    else:
-        ui.conduct_summary(data)
+    show(output, data if len(data) != 1 else data[0], lambda: ui.conduct_summary(data))
     raise typer.Exit(lifecycle.exit_code(reports))
 
 
@@ -149,10 +144,7 @@ def down_cmd(
         experiments_dir=settings(ctx).experiments_dir,
         on_event=ui.engine_event,
     )
-    if output is Format.json:
-        ui.json_out(result)
-    else:
-        ui.down_summary(result)
+    show(output, result, lambda: ui.down_summary(result))
 
 
 def status_cmd(
@@ -163,10 +155,7 @@ def status_cmd(
     from illm_lab import lifecycle
 
     rows = lifecycle.status(experiment)
-    if output is Format.json:
-        ui.json_out(rows)
-    else:
-        ui.status_table(rows)
+    show(output, rows, lambda: ui.status_table(rows))
 
 
 def validate_cmd(
@@ -201,10 +190,7 @@ def validate_cmd(
         from illm_lab.reports import junit as junit_report
 
         junit_report.write([data], junit)
-    if output is Format.json:
-        ui.json_out(data)
-    else:
-        ui.conduct_summary([data])
+    show(output, data, lambda: ui.conduct_summary([data]))
     raise typer.Exit(report.exit_code)
 
 

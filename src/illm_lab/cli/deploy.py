@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from illm_lab import ui
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings
+from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
 
 KubeconfigOpt = Annotated[
     Path | None, typer.Option("--kubeconfig", help="Kubeconfig file [default: $KUBECONFIG].")
@@ -84,12 +84,7 @@ def apply_cmd(
             on_event=ui.engine_event,
         )
     data = result.as_dict()
-    if output is Format.json:
-        ui.json_out(data)
-    elif output is Format.yaml:
-        ui.yaml_out(data)
-    else:
-        ui.apply_summary(data)
+    show(output, data, lambda: ui.apply_summary(data))
 
 
 def diff_cmd(
@@ -116,9 +111,4 @@ def diff_cmd(
         entry, resolved, targets=chosen, force_conflicts=force_conflicts,
         instance=instance_id(entry.name, instance) if instance else None,
     )
-    if output is Format.json:
-        ui.json_out(items)
-    elif output is Format.yaml:
-        ui.yaml_out(items)
-    else:
-        ui.diff_report(items)
+    show(output, items, lambda: ui.diff_report(items))

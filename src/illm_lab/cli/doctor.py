@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from illm_lab import ui
-from illm_lab.cli.options import Format, OutputOpt
+from illm_lab.cli.options import Format, OutputOpt, show
 
 
 def register(app: typer.Typer) -> None:
@@ -18,11 +18,7 @@ def doctor_cmd(output: OutputOpt = Format.table) -> None:
 
     diagnosis = doctor.diagnose()
     data = diagnosis.as_dict()
-    if output is Format.json:
-        ui.json_out(data)
-    elif output is Format.yaml:
-        ui.yaml_out(data)
-    else:
+    def table() -> None:
         ui.table(None, ["TOOL", "NEEDED", "STATUS", "VERSION", "MINIMUM", "PATH"], [
             [t["name"], t["level"], t["status"], t["version"] or "-", t["minimum"], t["path"] or "-"]
             for t in data["tools"]
@@ -34,5 +30,7 @@ def doctor_cmd(output: OutputOpt = Format.table) -> None:
                 line = (f"{tool['name']} ({tool['level']}, {tool['purpose']}) is {tool['status']}: "
                         f"install {tool['minimum']} or later from {tool['install']}")
                 ui.error(line) if tool["level"] == "required" else ui.warn(line)
+
+    show(output, data, table)
     if not diagnosis.ok:
         raise typer.Exit(1)

@@ -11,7 +11,7 @@ import typer
 
 from illm_lab import ui
 from illm_lab.cli.deploy import ContextOpt, HubContextOpt, KubeconfigOpt
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt
+from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, show
 
 app = typer.Typer(help="The hub cluster and its platform (Argo CD, OpenBao, ...).",
                   no_args_is_help=True)
@@ -50,12 +50,7 @@ def _view(output: Format, events: Path | None) -> tuple[Any, Any, Any]:
 
 
 def _out(data: Any, output: Format, table: Any) -> None:
-    if output is Format.json:
-        ui.json_out(data)
-    elif output is Format.yaml:
-        ui.yaml_out(data)
-    else:
-        table(data)
+    show(output, data, lambda: table(data))
 
 
 @app.command("bootstrap")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,3 +38,16 @@ ValuesOpt = Annotated[
     list[Path] | None,
     typer.Option("--values", "-f", help="YAML file of param values (repeatable)."),
 ]
+
+
+def show(output: Format, data: Any, table: Callable[[], None]) -> None:
+    """The one place a command's result leaves: `table()` for people, the same data as JSON or
+    YAML for tools (both formats always get the same shape)."""
+    from illm_lab import ui
+
+    if output is Format.json:
+        ui.json_out(data)
+    elif output is Format.yaml:
+        ui.yaml_out(data)
+    else:
+        table()

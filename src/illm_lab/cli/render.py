@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from illm_lab import paths, ui
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings
+from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
 
 
 def register(app: typer.Typer) -> None:
@@ -64,11 +64,6 @@ def lint_cmd(
         folders = [known[n] for n in experiments]
     results = [lint.lint_folder(f, kube_version) for f in folders]
     data = [r.as_dict() for r in results]
-    if output is Format.table:
-        ui.lint_report(data)
-    elif output is Format.json:
-        ui.json_out(data)
-    else:
-        ui.yaml_out(data)
+    show(output, data, lambda: ui.lint_report(data))
     if not all(r.ok for r in results):
         raise typer.Exit(1)

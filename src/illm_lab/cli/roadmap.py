@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from illm_lab import paths, ui
-from illm_lab.cli.options import Format, OutputOpt, settings
+from illm_lab.cli.options import Format, OutputOpt, settings, show
 
 
 def register(app: typer.Typer) -> None:
@@ -41,16 +41,13 @@ def roadmap_cmd(
     )
     if phase is not None:
         status, section = roadmap.find(prog, phase)
-        if output is Format.table:
-            ui.table(roadmap.detail_title(status, section), *roadmap.checklist_rows(status, section))
-        else:
-            data = roadmap.detail(status, section)
-            ui.json_out(data) if output is Format.json else ui.yaml_out(data)
-    elif output is Format.table:
-        ui.table("Progress", *roadmap.metric_rows(prog))
-        ui.table(None, *roadmap.phase_rows(prog))
+        show(output, roadmap.detail(status, section), lambda: ui.table(
+            roadmap.detail_title(status, section), *roadmap.checklist_rows(status, section)))
     else:
-        data = roadmap.summary(prog)
-        ui.json_out(data) if output is Format.json else ui.yaml_out(data)
+        def tables() -> None:
+            ui.table("Progress", *roadmap.metric_rows(prog))
+            ui.table(None, *roadmap.phase_rows(prog))
+
+        show(output, roadmap.summary(prog), tables)
     for warning in prog.warnings:
         ui.warn(warning)

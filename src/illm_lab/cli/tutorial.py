@@ -18,7 +18,7 @@ from illm_lab.cli.deploy import (
     LoadgenContextOpt,
     TargetContextOpt,
 )
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings
+from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
 
 app = typer.Typer(
     help="Guided tutorials on a live cluster: deploy, follow the checkpoints, get each verified.",
@@ -44,12 +44,7 @@ def list_cmd(ctx: typer.Context, output: OutputOpt = Format.table) -> None:
     from illm_lab.tutorial import listing
 
     rows, problems = listing.tutorials(settings(ctx).experiments_dir)
-    if output is Format.json:
-        ui.json_out(rows)
-    elif output is Format.yaml:
-        ui.yaml_out(rows)
-    else:
-        ui.tutorial_list(rows)
+    show(output, rows, lambda: ui.tutorial_list(rows))
     for problem in problems:
         ui.error(problem)
     if problems:
@@ -67,12 +62,7 @@ def show_cmd(
     from illm_lab.tutorial import listing
 
     data = listing.detail(experiment, instance=instance, experiments_dir=settings(ctx).experiments_dir)
-    if output is Format.json:
-        ui.json_out(data)
-    elif output is Format.yaml:
-        ui.yaml_out(data)
-    else:
-        ui.tutorial_detail(data)
+    show(output, data, lambda: ui.tutorial_detail(data))
 
 
 def _start(
@@ -206,12 +196,7 @@ def check_cmd(
         ui.error("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED)
     data = outcome.as_dict()
-    if output is Format.json:
-        ui.json_out(data)
-    elif output is Format.yaml:
-        ui.yaml_out(data)
-    else:
-        ui.tutorial_check(data)
+    show(output, data, lambda: ui.tutorial_check(data))
     raise typer.Exit(0 if outcome.passed else EXIT_FAILED)
 
 
