@@ -33,7 +33,19 @@ def cache_dir() -> Path:
     return Path(env) if env else _platformdirs_path("cache")
 
 
+_config_override: Path | None = None
+
+
+def use_config_file(path: Path | None) -> None:
+    """`--config FILE` for this invocation (None: back to $LAB_CONFIG or the default). Kept here
+    rather than in the environment, so it never leaks into the tools and checks lab runs."""
+    global _config_override
+    _config_override = path
+
+
 def config_file() -> Path:
+    if _config_override is not None:
+        return _config_override
     env = os.environ.get("LAB_CONFIG")
     return Path(env) if env else _platformdirs_path("config") / "config.yaml"
 

@@ -116,3 +116,18 @@ def test_hub_and_kubeconfig_help_do_not_import_kubernetes() -> None:
         proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
                               env=dict(os.environ), timeout=60)
         assert "CLEAN 0" in proc.stderr, (args, proc.stderr[-500:])
+
+
+def test_config_flag_never_leaks_into_the_environment_or_the_next_invocation(tmp_path: Path) -> None:
+    import os
+
+    good = tmp_path / "good.yaml"
+    good.write_text("providers: {target: kind}\n")
+    write_experiment(tmp_path / "experiments", "demo", "target: {}\n")
+    before = os.environ.get("LAB_CONFIG")
+    res = lab("--config", str(good), "conduct", "demo", "--dry-run", "-o", "json",
+              experiments=tmp_path / "experiments")
+    assert res.exit_code == 0 and os.environ.get("LAB_CONFIG") == before
+    res = lab("conduct", "demo", "--dry-run", "-o", "json", experiments=tmp_path / "experiments")
+    plan = json.loads(res.stdout)["plan"]["clusters"]["target"]
+    assert plan["chosenBy"] != "lab config providers.target"

@@ -186,3 +186,18 @@ def test_objects_without_namespace_go_to_default(emulator: LabEmulator, cluster:
     del obj["metadata"]["namespace"]
     Applier(cluster, INV).apply(plan([("app", [obj])], INV))
     assert emulator.get("v1", "ConfigMap", "default", "a") is not None
+
+
+def test_an_applier_reused_across_waves_keeps_nothing_of_a_call(cluster: kube.Cluster) -> None:
+    """deploy reuses one Applier for every wave and hook phase: a call's stop flag, first error
+    and live cache must not outlive it (a failed wave would otherwise leak into the next)."""
+    applier = Applier(cluster, INV)
+    fresh = set(vars(applier))
+    bad = o.configmap("bad", "nowhere-namespace")
+    with pytest.raises(kerrors.ClusterError):
+        applier.apply(plan([("app", [bad])], INV))
+    assert set(vars(applier)) == fresh
+    report = applier.apply(plan([("namespaces", [o.namespace("demo")]),
+                                 ("app", [o.configmap("a", "demo")])], INV))
+    assert report.counts() == {"created": 2}
+    assert set(vars(applier)) == fresh

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from illm_lab import __version__, ui
+from illm_lab import __version__, paths, ui
 from illm_lab.cli import adr as adr_cmds
 from illm_lab.cli import catalog as catalog_cmds
 from illm_lab.cli import charts as charts_cmds
@@ -69,8 +68,7 @@ def root(
     ] = False,
 ) -> None:
     ui.configure(quiet=quiet, verbose=verbose)
-    if config is not None:  # the one place the config path is read from (paths.config_file)
-        os.environ["LAB_CONFIG"] = str(config)
+    paths.use_config_file(config)  # every invocation sets it, so none inherits another's
     ctx.obj = Settings(verbose=verbose, quiet=quiet, experiments_dir=experiments_dir)
 
 

@@ -146,37 +146,36 @@ class Applier:
         if not desired:
             return report
         crds = kinds.crd_scopes([d.obj for d in desired])
-        self._stop = threading.Event()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="lab-apply") as pool:
+            call = _Call(pool)
             try:
-                self._phases(pool, desired, crds, report)
+                self._phases(call, desired, crds, report)
             except BaseException:
-                self._stop.set()  # queued applies return at once; only those in flight finish
+                call.stop.set()  # queued applies return at once; only those in flight finish
                 raise
         report.requests = dict(self.cluster.transport.counts)
         return report
 
     def _phases(
-        self, pool: ThreadPoolExecutor, desired: list[Desired], crds: dict[tuple[str, str], bool],
+        self, call: _Call, desired: list[Desired], crds: dict[tuple[str, str], bool],
         report: ApplyReport,
     ) -> None:
-        self._live_cache: dict[Resource, Future[list[dict[str, Any]]]] = {}
-        self._prefetch(pool, desired, crds)
+        self._prefetch(call, desired, crds)
         groups = phased(desired, lambda d: phase_of(d.obj, kinds.is_namespaced(d.obj, crds)))
         groups = self._refine_phases(groups, crds)
         for phase, items in groups:
             self.emit(PhaseStarted(self.role, phase.name.lower(), len(items)))
-            outcomes = self._apply_phase(pool, items)
+            outcomes = self._apply_phase(call, items)
             report.outcomes.extend(outcomes)
             failed = next((o for o in outcomes if o.action == "failed"), None)
             if failed is not None:
-                raise self._first_error  # recorded already; surfaced at once
+                raise call.first_error  # recorded already; surfaced at once
             if phase is Phase.CRDS:
-                self._wait_established(pool, items)
+                self._wait_established(call, items)
 
     # -- phases -------------------------------------------------------------------------
     def _prefetch(
-        self, pool: ThreadPoolExecutor, desired: list[Desired], crds: dict[tuple[str, str], bool]
+        self, call: _Call, desired: list[Desired], crds: dict[tuple[str, str], bool]
     ) -> None:
         """Discovery for every group-version, then the live LIST of every resource type, all at
         once and concurrently — so later phases find their live state already read. Kinds whose
@@ -192,14 +191,14 @@ class Applier:
             except kerrors.UnknownKind:
                 return None  # reported, naming the object, when its phase comes
 
-        list(pool.map(resolve, first.values()))
+        list(call.pool.map(resolve, first.values()))
         namespaces: dict[Resource, set[str | None]] = {}
         for d in known:
             res = resolve(d)
             if res is not None:
                 namespaces.setdefault(res, set()).add(d.ref.namespace if res.namespaced else None)
         for res, nss in namespaces.items():
-            self._live_cache[res] = pool.submit(self._fetch_live, res, nss)
+            call.live_cache[res] = call.pool.submit(self._fetch_live, res, nss)
 
     def _refine_phases(
         self, groups: list[tuple[Phase, list[Desired]]], crds: dict[tuple[str, str], bool]
@@ -224,9 +223,9 @@ class Applier:
         except kerrors.UnknownKind as exc:
             raise kerrors.UnknownKind(f"{d.ref} ({d.component}): {exc.message}") from None
 
-    def _apply_phase(self, pool: ThreadPoolExecutor, items: list[Desired]) -> list[Outcome]:
+    def _apply_phase(self, call: _Call, items: list[Desired]) -> list[Outcome]:
         resources = {id(d): self._resource(d) for d in items}
-        live = self._live(pool, items, resources)
+        live = self._live(call, items, resources)
         outcomes: list[Outcome] = []
         todo: list[Desired] = []
         reclaim: set[int] = set()  # drifted objects whose applied config lab owned unchanged
@@ -242,8 +241,7 @@ class Applier:
             todo.append(d)
         if self.recorder is not None and todo:
             self.recorder.intend(todo)
-        stop = self._stop
-        self._first_error: LabError = ClusterError("apply failed")
+        stop = call.stop
         lock = threading.Lock()
 
         def one(d: Desired) -> Outcome:
@@ -256,13 +254,13 @@ class Applier:
                 with lock:
                     if not stop.is_set():
                         stop.set()
-                        self._first_error = exc
+                        call.first_error = exc
                 return Outcome(d.ref, d.component, "failed", d.hash, error=str(exc))
             action = "created" if created else "configured"
             self.emit(ObjectApplied(d.ref, action))
             return _outcome(d, action, obj)
 
-        futures: list[Future[Outcome]] = [pool.submit(one, d) for d in todo]
+        futures: list[Future[Outcome]] = [call.pool.submit(one, d) for d in todo]
         applied = [f.result() for f in futures]
         outcomes.extend(applied)
         if self.recorder is not None and outcomes:
@@ -278,7 +276,7 @@ class Applier:
         return known is not None and known == drift.projection_hash(live, d.obj)
 
     def _live(
-        self, pool: ThreadPoolExecutor, items: list[Desired], resources: dict[int, Resource]
+        self, call: _Call, items: list[Desired], resources: dict[int, Resource]
     ) -> dict[str, dict[str, Any]]:
         """The live objects of this instance among `items`' types, by ObjectRef.key."""
         by_type: dict[Resource, set[str | None]] = {}
@@ -286,11 +284,11 @@ class Applier:
             res = resources[id(d)]
             by_type.setdefault(res, set()).add(d.ref.namespace if res.namespaced else None)
         for res, nss in by_type.items():
-            if res not in self._live_cache:
-                self._live_cache[res] = pool.submit(self._fetch_live, res, nss)
+            if res not in call.live_cache:
+                call.live_cache[res] = call.pool.submit(self._fetch_live, res, nss)
         out: dict[str, dict[str, Any]] = {}
         for res in by_type:
-            for obj in self._live_cache[res].result():
+            for obj in call.live_cache[res].result():
                 out[ObjectRef.of(obj).key] = obj
         return out
 
@@ -310,10 +308,10 @@ class Applier:
                 continue
         return found
 
-    def _wait_established(self, pool: ThreadPoolExecutor, items: list[Desired]) -> None:
+    def _wait_established(self, call: _Call, items: list[Desired]) -> None:
         deadline = time.monotonic() + self.crd_timeout
         futures = [
-            pool.submit(wait_for, self.cluster, d.ref, readiness.crd_established, deadline=deadline)
+            call.pool.submit(wait_for, self.cluster, d.ref, readiness.crd_established, deadline=deadline)
             for d in items
         ]
         for fut in futures:
@@ -322,6 +320,17 @@ class Applier:
             spec = d.obj.get("spec") or {}
             for version in spec.get("versions") or []:
                 self.cluster.discovery.invalidate(f"{spec.get('group')}/{version.get('name')}")
+
+
+@dataclass
+class _Call:
+    """The state of one `Applier.apply` call: an Applier is reused across waves and hook phases,
+    so nothing of a call may outlive it on the Applier itself."""
+
+    pool: ThreadPoolExecutor
+    stop: threading.Event = field(default_factory=threading.Event)
+    first_error: LabError = field(default_factory=lambda: ClusterError("apply failed"))
+    live_cache: dict[Resource, Future[list[dict[str, Any]]]] = field(default_factory=dict)
 
 
 def _outcome(d: Desired, action: str, live: dict[str, Any]) -> Outcome:

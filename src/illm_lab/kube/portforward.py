@@ -383,7 +383,7 @@ def open_stream(cluster: Cluster, target: PodTarget, *, timeout: float = HANDSHA
 
     transport = cluster.transport
     path = f"/api/v1/namespaces/{target.namespace}/pods/{target.pod}/portforward"
-    url, headers = transport._prepare("GET", path, {"ports": target.port}, {})
+    url, headers = transport.prepare("GET", path, {"ports": target.port}, {})
     config = transport.api.configuration
     url = get_websocket_url(url)  # type: ignore[no-untyped-call]
     header = [f"sec-websocket-protocol: {PROTOCOL}"]

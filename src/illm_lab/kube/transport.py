@@ -70,9 +70,11 @@ class Transport:
     def close(self) -> None:
         self.api.rest_client.close()
 
-    def _prepare(
+    def prepare(
         self, method: str, path: str, query: Mapping[str, Any] | None, headers: dict[str, str]
     ) -> tuple[str, dict[str, str]]:
+        """The URL and headers (credentials included) of a request, for callers that speak
+        another protocol over the same connection settings (the port-forward WebSocket)."""
         params = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
         _, url, hdrs, _, _ = self.api.param_serialize(
             method, path, query_params=params, header_params=headers,
@@ -105,7 +107,7 @@ class Transport:
             headers["Content-Type"] = content_type
         budget = Budget(policy or self.policy)
         while True:
-            url, hdrs = self._prepare(method, path, query, headers)
+            url, hdrs = self.prepare(method, path, query, headers)
             try:
                 raw = self._pool.request(
                     method, url, body=body, headers=hdrs, timeout=_timeout(timeout or self.timeout),
@@ -145,7 +147,7 @@ class Transport:
         request is retried like any request, within `read_timeout` (a busy API server sheds
         watches first); a connection failure raises `Unreachable` at once and the caller
         resumes. Once open, the stream is the caller's."""
-        url, hdrs = self._prepare("GET", path, query, {"Accept": JSON})
+        url, hdrs = self.prepare("GET", path, query, {"Accept": JSON})
         budget = Budget(replace(self.policy, budget=max(0.05, min(self.policy.budget, read_timeout))))
         while True:
             with self._lock:
