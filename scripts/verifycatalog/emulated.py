@@ -1,0 +1,155 @@
+"""Tier 2: apply an experiment for real on the API emulator through the engine, then remove it.
+
+One emulator per cluster role (two roles on one API server would prune each other's objects:
+prune lists everything carrying the instance label). The emulator plays the controllers
+(`auto_ready`), so the engine's waits for workloads and hook Jobs finish at once; waits are capped
+anyway, so a workload the emulator cannot make ready fails in bounded time.
+
+The objects applied are the ones rendered for the target version, as counted and linted: the chart
+components are handed to `deploy_run` already rendered (marked as manifests), instead of being
+rendered again for the emulator's own reported version. Namespaces, waves, hooks, waits and prune
+are the engine's; the load workflow and tutorial solutions are applied after, as conduct does.
+Removal is `deploy.remove_outstanding` (the ledger and the instance label), and afterwards the
+emulator's whole store is searched for anything of the instance or in its Namespaces.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from illm_lab.catalog import Entry
+from illm_lab.deploy import deploy_run, open_cluster, remove_outstanding, roles_of
+from illm_lab.engine.apply import Applier, plan
+from illm_lab.engine.events import Event, ObjectApplied
+from illm_lab.engine.inventory import LABEL_INSTANCE, Inventory
+from illm_lab.errors import LabError
+from illm_lab.kube import Cluster
+from illm_lab.ledger import Ledger
+from illm_lab.render import Rendering
+from illm_lab.targets import Target
+from verifycatalog.core import ApplyResult, all_objects, one_line
+
+WAIT_CAP = 120.0  # seconds a wave may wait; the emulator makes workloads ready in milliseconds
+READY_AFTER = 0.01
+REMOVE_TIMEOUT = 120.0
+APPLIED = frozenset({"created", "configured", "unchanged"})
+
+
+def apply_and_remove(entry: Entry, rendering: Rendering, *, ledger: Ledger, instance: str,
+                     workdir: Path) -> ApplyResult:
+    """Apply `rendering` (charts already rendered; it is changed) on fresh emulators, remove it."""
+    from tests.support.emulator import LabEmulator
+
+    result = ApplyResult("emulator")
+    started = time.monotonic()
+    _as_rendered(rendering)
+    extras = [*([rendering.workflow] if rendering.workflow else []), *rendering.solutions.values()]
+    roles = sorted(set(roles_of(rendering)) | {c.cluster for c in extras})
+    result.total = len(all_objects(rendering))
+    inventory = Inventory(entry.name, instance)
+    accepted = Accepted()
+    emulators: dict[str, Any] = {}
+    try:
+        for role in roles:
+            emulators[role] = LabEmulator().start(workdir / role)
+            emulators[role].auto_ready(None, after=READY_AFTER)
+        existing = {str(ns["metadata"]["name"])
+                    for emu in emulators.values() for ns in emu.list("v1", "Namespace")}
+        targets = {role: Target(role, emu.kubeconfig, "emulator", "verify-catalog (emulator)")
+                   for role, emu in emulators.items()}
+        with ledger.start(entry.experiment, rendering.params, instance=instance,
+                          command="verify") as run:
+            clusters: dict[str, Cluster] = {}
+            try:
+                for role in roles:
+                    clusters[role] = open_cluster(run, role, targets[role])
+                deploy_run(run, ledger, rendering, inventory, targets=targets, clusters=clusters,
+                           on_event=accepted.see)
+                for comp in extras:
+                    desired = plan([(comp.name, comp.objects)], inventory)
+                    Applier(clusters[comp.cluster], inventory, recorder=run.recorder(comp.cluster),
+                            role=comp.cluster, on_event=accepted.see).apply(desired)
+            except LabError as exc:
+                result.failures.append(one_line(exc))
+            finally:
+                result.applied = len(accepted.refs)
+                try:
+                    _remove(run, ledger, inventory, clusters, result)
+                finally:
+                    for cluster in clusters.values():
+                        cluster.close()
+        namespaces = {str(o["metadata"]["name"]) for nss in rendering.namespaces.values() for o in nss}
+        namespaces -= existing  # default, kube-system, ...: there before, and never lab's
+        left = [f"{role}: {what}" for role, emu in emulators.items()
+                for what in _leftovers(emu, instance, namespaces)]
+        if left and result.removed:
+            result.removed = False
+            more = f" (+{len(left) - 5} more)" if len(left) > 5 else ""
+            result.removal = "left: " + ", ".join(left[:5]) + more
+    except Exception as exc:
+        result.failures.append(f"verify: {one_line(exc)}")
+    finally:
+        for emu in emulators.values():
+            emu.stop()
+    for role, emu in emulators.items():
+        result.failures += [f"emulator ({role}) internal error: {one_line(e)}" for e in emu.internal_errors]
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _as_rendered(rendering: Rendering) -> None:
+    """Charts count as manifests from here on (so `deploy_run` applies what was rendered for the
+    target version), and no wave waits longer than WAIT_CAP."""
+    for comp in rendering.components:
+        comp.source = "manifests"
+    spec = rendering.experiment.spec
+    capped = [c.model_copy(update={"timeout": min(float(c.timeout), WAIT_CAP)}) for c in spec.components]
+    rendering.experiment = rendering.experiment.model_copy(
+        update={"spec": spec.model_copy(update={"components": capped})})
+
+
+class Accepted:
+    """The distinct objects the engine reports applied (hooks deleted after success included)."""
+
+    def __init__(self) -> None:
+        self.refs: set[str] = set()
+
+    def see(self, event: Event) -> None:
+        if isinstance(event, ObjectApplied) and event.action in APPLIED:
+            self.refs.add(event.ref.key)
+
+
+def _remove(run: Any, ledger: Ledger, inventory: Inventory, clusters: dict[str, Cluster],
+            result: ApplyResult) -> None:
+    try:
+        remove_outstanding(run, ledger, inventory, clusters=clusters,
+                           deadline=time.monotonic() + REMOVE_TIMEOUT)
+    except LabError as exc:
+        result.removal = f"removal failed: {one_line(exc)}"
+        return
+    outstanding = [r for o in ledger.outstanding(inventory.instance).values() for r in o.refs]
+    result.removed = not outstanding
+    result.removal = "all removed" if not outstanding else (
+        f"{len(outstanding)} objects still in the ledger, first {outstanding[0]}")
+
+
+def _leftovers(emu: Any, instance: str, namespaces: set[str]) -> list[str]:
+    """Everything in the emulator's store that carries the instance label, lives in one of the
+    experiment's Namespaces, or is one of them — read on the emulator's own loop."""
+
+    def scan() -> list[str]:
+        found: list[str] = []
+        for rt in list(emu.store.types()):
+            for obj in emu.store.iter_live(rt, None):
+                meta = obj.get("metadata") or {}
+                name, ns = meta.get("name"), meta.get("namespace")
+                mine = (meta.get("labels") or {}).get(LABEL_INSTANCE) == instance
+                inside = rt.namespaced and ns in namespaces
+                itself = rt.kind == "Namespace" and name in namespaces
+                if mine or inside or itself:
+                    found.append(f"{rt.kind} {ns + '/' if ns else ''}{name}")
+        return sorted(found)
+
+    return emu._call(scan)  # type: ignore[no-any-return]
