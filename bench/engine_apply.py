@@ -123,7 +123,7 @@ def with_local_cluster(args: argparse.Namespace, argv: list[str]) -> dict[str, f
 def cleanup(kubeconfig: Path, context: str | None, namespaces: list[str]) -> None:
     """Delete the benchmark's namespaces (all first, then wait for each)."""
     from illm_lab import kube
-    from illm_lab.errors import LabError
+    from illm_lab.base.errors import LabError
 
     try:
         with kube.connect(kubeconfig, context) as cluster:

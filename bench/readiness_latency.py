@@ -37,9 +37,9 @@ def deployment(name: str) -> dict[str, Any]:
 
 def latency(emu: Any, runs: int) -> list[float]:
     from illm_lab import kube
+    from illm_lab.base.identity import ObjectRef
     from illm_lab.engine import readiness
     from illm_lab.engine.wait import wait_for
-    from illm_lab.identity import ObjectRef
 
     out: list[float] = []
     with kube.connect(emu.kubeconfig, "emulator") as cluster, ThreadPoolExecutor(1) as pool:

@@ -41,8 +41,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     from illm_lab import __version__, catalog
+    from illm_lab.base.errors import LabError
     from illm_lab.charts import ChartCache
-    from illm_lab.errors import LabError
     from illm_lab.ledger import Ledger
     from illm_lab.tools import helm
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from illm_lab import lint, params, render
-from illm_lab.catalog import Entry
+from illm_lab.authoring import lint
+from illm_lab.base.errors import LabError
+from illm_lab.catalog import Entry, params
 from illm_lab.charts import ChartCache, ChartRef, render_charts
 from illm_lab.engine.inventory import instance_id
-from illm_lab.errors import LabError
 from illm_lab.ledger import Ledger
-from illm_lab.render import RenderedComponent, Rendering
+from illm_lab.rendering import render
+from illm_lab.rendering.render import RenderedComponent, Rendering
 
 # What `lab lint` checks against (lint.DEFAULT_KUBE_VERSION, "1.31") as a full version for helm.
 TARGET_KUBE_VERSION = f"{lint.DEFAULT_KUBE_VERSION}.0"
@@ -136,8 +137,8 @@ def chart_labels(entry: Entry, cache: ChartCache) -> list[str]:
 
 def conducted(folder: Path) -> str:
     """Whether a committed validation record says the experiment was conducted for real, where."""
+    from illm_lab.base.yamlio import load_all, read_text
     from illm_lab.model.record import RECORD_FILE, ValidationRecord
-    from illm_lab.yamlio import load_all, read_text
 
     path = folder / RECORD_FILE
     if not path.exists():

@@ -19,16 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from illm_lab.base.errors import LabError
 from illm_lab.catalog import Entry
-from illm_lab.deploy import deploy_run, open_cluster, remove_outstanding, roles_of
+from illm_lab.config.selection import Target
+from illm_lab.deploy.deployment import deploy_run, open_cluster, remove_outstanding, roles_of
 from illm_lab.engine.apply import Applier, plan
 from illm_lab.engine.events import Event, ObjectApplied
 from illm_lab.engine.inventory import LABEL_INSTANCE, Inventory
-from illm_lab.errors import LabError
 from illm_lab.kube import Cluster
 from illm_lab.ledger import Ledger
-from illm_lab.render import Rendering
-from illm_lab.targets import Target
+from illm_lab.rendering.render import Rendering
 from verifycatalog.core import ApplyResult, all_objects, one_line
 
 WAIT_CAP = 120.0  # seconds a wave may wait; the emulator makes workloads ready in milliseconds

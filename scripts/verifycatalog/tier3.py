@@ -26,21 +26,23 @@ from typing import Any
 
 import yaml
 
-from illm_lab import kinds, lint, render
+from illm_lab.authoring import lint
+from illm_lab.base import kinds
+from illm_lab.base.errors import LabError
+from illm_lab.base.identity import ObjectRef
 from illm_lab.catalog import Entry
 from illm_lab.charts import ChartCache, locate, render_chart
 from illm_lab.charts.rendering import secret_values
-from illm_lab.deploy import open_cluster, remove_outstanding, roles_of
+from illm_lab.config.selection import Target
+from illm_lab.deploy.deployment import open_cluster, remove_outstanding, roles_of
 from illm_lab.engine import prune
 from illm_lab.engine.apply import Applier, Desired, plan
 from illm_lab.engine.inventory import LABEL_INSTANCE, NAMESPACES_COMPONENT, Inventory
-from illm_lab.errors import LabError
-from illm_lab.identity import ObjectRef
 from illm_lab.kube import Cluster
 from illm_lab.kube import errors as kerrors
 from illm_lab.ledger import Ledger
-from illm_lab.render import Rendering
-from illm_lab.targets import Target
+from illm_lab.rendering import render
+from illm_lab.rendering.render import Rendering
 from verifycatalog.core import ApplyResult, component_objects, one_line
 
 REMOVE_TIMEOUT = 120.0

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from illm_lab import catalog, events, paths
+from illm_lab import catalog
+from illm_lab.base import events, paths
+from illm_lab.base.errors import UsageError, worst_exit_code
 from illm_lab.conduct.interrupts import Interrupts
 from illm_lab.conduct.options import ConductOptions
 from illm_lab.conduct.report import ConductReport
-from illm_lab.errors import UsageError, worst_exit_code
 
 
 @dataclass
@@ -69,8 +70,9 @@ def select_entries(request: ConductRequest) -> list[catalog.Entry]:
 
 
 def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductReport]:
-    from illm_lab import params, targets
+    from illm_lab.catalog import params
     from illm_lab.conduct.pipeline import conduct
+    from illm_lab.config import selection as targets
 
     entries = select_entries(request)
     if request.instance and len(entries) > 1:
@@ -226,7 +228,8 @@ def down(
     experiments_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
-    from illm_lab import deploy, targets
+    from illm_lab.config import selection as targets
+    from illm_lab.deploy import deployment as deploy
     from illm_lab.ledger import Ledger
 
     entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
@@ -303,11 +306,12 @@ def validate(
 ) -> ConductReport:
     """Run the checks against what is deployed now; apply and delete nothing (job checks create
     and remove their own Job, recorded in a run of the ledger)."""
-    from illm_lab import params, targets
+    from illm_lab.base.errors import LabError
+    from illm_lab.catalog import params
     from illm_lab.conduct.checking import CheckSession, all_checks
-    from illm_lab.deploy import open_cluster
+    from illm_lab.config import selection as targets
+    from illm_lab.deploy.deployment import open_cluster
     from illm_lab.engine.inventory import Inventory, instance_id
-    from illm_lab.errors import LabError
     from illm_lab.ledger import Ledger
 
     entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)

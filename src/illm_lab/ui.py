@@ -138,7 +138,7 @@ def lines(items: list[str]) -> None:
 
 
 def yaml_out(data: Any) -> None:
-    from illm_lab.yamlio import dump
+    from illm_lab.base.yamlio import dump
 
     text(dump(data))
 
@@ -313,7 +313,7 @@ def conduct_summary(reports: list[dict[str, Any]]) -> None:
 
 
 def _yaml(data: Any) -> str:
-    from illm_lab.yamlio import dump
+    from illm_lab.base.yamlio import dump
 
     return dump(data)
 

@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
-from illm_lab import catalog, params, render
+from illm_lab import catalog
+from illm_lab.catalog import params
 from illm_lab.charts import render_charts
 from illm_lab.engine.apply import Applier, ApplyReport, plan
 from illm_lab.engine.inventory import Inventory, instance_id
 from illm_lab.kube import connect
-from illm_lab.render import Rendering
+from illm_lab.rendering import render
+from illm_lab.rendering.render import Rendering
 from tests.support.chart_experiments import LOCAL, write_chart_experiment
 
 

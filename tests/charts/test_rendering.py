@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from illm_lab import catalog, params, render
+from illm_lab import catalog
+from illm_lab.base.errors import EXIT_CLUSTER, InputError, TemplateError, ToolError
+from illm_lab.catalog import params
 from illm_lab.charts import ChartCache, ChartNotCached, render_charts
-from illm_lab.errors import EXIT_CLUSTER, InputError, TemplateError, ToolError
-from illm_lab.render import Rendering
+from illm_lab.rendering import render
+from illm_lab.rendering.render import Rendering
 from illm_lab.tools.run import ToolNotFound
 from tests.support.chart_experiments import LOCAL, OCI, REPO, write_chart_experiment
 from tests.support.fakebin import calls, fake_helm, values_seen

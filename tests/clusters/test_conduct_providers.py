@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from illm_lab.base.paths import state_dir
 from illm_lab.ledger import Ledger
-from illm_lab.paths import state_dir
 from tests.clusters.conftest import lab, write_experiment
 from tests.support.emulator import LabEmulator
 from tests.support.fakeclusters import Fakes

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from illm_lab.base.paths import state_dir
 from illm_lab.ledger import Ledger
-from illm_lab.paths import state_dir
 from tests.clusters.conftest import lab
 from tests.support.emulator import LabEmulator
 from tests.support.fakebao import BaoState

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab import clusters, labconfig
+from illm_lab import clusters
+from illm_lab.base.errors import ConfigError, ToolError
+from illm_lab.base.paths import state_dir
 from illm_lab.clusters import registry
 from illm_lab.clusters.base import Request
-from illm_lab.errors import ConfigError, ToolError
+from illm_lab.config import labconfig
 from illm_lab.model.labconfig import LabConfig
 from illm_lab.model.sizes import SIZES
-from illm_lab.paths import state_dir
 from tests.support.fakeclusters import Fakes
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab import labconfig
-from illm_lab.errors import ConfigError
+from illm_lab.base.errors import ConfigError
+from illm_lab.base.paths import state_dir
+from illm_lab.config import labconfig
+from illm_lab.config.selection import cluster_name, select
 from illm_lab.model.experiment import Experiment
-from illm_lab.paths import state_dir
-from illm_lab.targets import cluster_name, select
 from tests.clusters.conftest import lab, write_experiment
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab.errors import ToolError
+from illm_lab.base.errors import ToolError
 from illm_lab.tools import kind, talosctl
 
 FILES = talosctl.Files(talosconfig=Path("/s/c/talosconfig"), kubeconfig=Path("/s/c/kubeconfig"),

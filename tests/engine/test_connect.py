@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from illm_lab import kube
-from illm_lab.errors import ClusterError, ConfigError
+from illm_lab.base.errors import ClusterError, ConfigError
 from illm_lab.kube import errors as kerrors
 from tests.support.emulator import LabEmulator
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from illm_lab import catalog, kube
-from illm_lab.deploy import delete_instance
+from illm_lab.base.identity import ObjectRef
+from illm_lab.deploy.deployment import delete_instance
 from illm_lab.engine.apply import Applier, plan
 from illm_lab.engine.inventory import Inventory
 from illm_lab.engine.readiness import Verdict
 from illm_lab.engine.wait import wait_for
-from illm_lab.identity import ObjectRef
 from illm_lab.kube import errors as kerrors
 from illm_lab.ledger import Ledger
 from tests.engine import objects as o

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from illm_lab import kube
+from illm_lab.base.identity import ObjectRef
 from illm_lab.engine import prune, readiness
 from illm_lab.engine.apply import Applier, ApplyReport, plan
 from illm_lab.engine.inventory import Inventory
 from illm_lab.engine.wait import wait_all, wait_for
-from illm_lab.identity import ObjectRef
 from illm_lab.kube import errors as kerrors
 from illm_lab.ledger import Ledger
 from tests.engine import objects as o

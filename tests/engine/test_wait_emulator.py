@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from illm_lab import kube
+from illm_lab.base.identity import ObjectRef
 from illm_lab.engine import readiness
 from illm_lab.engine.wait import wait_all, wait_for
-from illm_lab.identity import ObjectRef
 from illm_lab.kube import errors as kerrors
 from tests.engine import objects as o
 from tests.support.emulator import LabEmulator

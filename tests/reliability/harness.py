@@ -329,7 +329,7 @@ def ledger_problems(state_dir: Path, instance: str, live: Sequence[str], *, kill
     SIGKILLed may stay `running`, that is what the ledger is for) and every live object of the
     instance must be among the outstanding objects, so `lab down` finds it.
     """
-    from illm_lab.errors import LabError
+    from illm_lab.base.errors import LabError
     from illm_lab.ledger import Ledger
 
     ledger = Ledger(state_dir)

@@ -32,9 +32,9 @@ def test_a_refused_watch_is_retried_not_fatal(
     """Regression: a 5xx/429 answer to the request that opens a watch ended the whole wait (and
     the deploy with it); it is now retried like any request, within the wait's deadline."""
     from illm_lab import kube
+    from illm_lab.base.identity import ObjectRef
     from illm_lab.engine import readiness
     from illm_lab.engine.wait import wait_for
-    from illm_lab.identity import ObjectRef
 
     emulator.create(o.deployment("web", "default"))
     proxy = fault_proxy_factory(emulator.kubeconfig)

@@ -14,7 +14,8 @@ from typing import Any
 from kubernetes import client
 from typer.testing import CliRunner
 
-from illm_lab import events, lifecycle
+from illm_lab import lifecycle
+from illm_lab.base import events
 from illm_lab.cli.main import app
 from illm_lab.tutorial.session import Step
 from tests.support.real_cluster import RealCluster, watch_until_gone

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab import adr
-from illm_lab.errors import InputError, UsageError
+from illm_lab.authoring import adr
+from illm_lab.base.errors import InputError, UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab import catalog, params
-from illm_lab.errors import InputError
+from illm_lab import catalog
+from illm_lab.base.errors import InputError
+from illm_lab.catalog import params
 from illm_lab.model import checks as m
 from tests.support.catalogs import MINIMAL, write_experiment
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from illm_lab.base.errors import InputError, TemplateError
 from illm_lab.charts import hooks, stream
 from illm_lab.charts import values as chart_values
 from illm_lab.charts.reference import ChartRef
-from illm_lab.errors import InputError, TemplateError
 from illm_lab.model.experiment import HelmChart
 from tests.support.fakebin import FIXTURE_CHARTS, package_chart
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from illm_lab.config.selection import select
 from illm_lab.engine import drift, readiness
 from illm_lab.engine.inventory import ANNOTATION_HASH, Inventory, config_hash, instance_id, stamp
 from illm_lab.engine.order import Phase, phase_of
-from illm_lab.targets import select
 from tests.engine import objects as o
 from tests.engine.objects import experiment
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from illm_lab.identity import ObjectRef
+from illm_lab.base.identity import ObjectRef
 from illm_lab.kube import errors
 from illm_lab.kube.retry import Budget, RetryPolicy
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab.errors import ConfigError, UsageError
-from illm_lab.identity import ObjectRef
+from illm_lab.base.errors import ConfigError, UsageError
+from illm_lab.base.identity import ObjectRef
 from illm_lab.ledger import Ledger
 from tests.engine.objects import experiment
 

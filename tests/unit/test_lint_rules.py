@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from illm_lab.authoring.lint import lint_folder
+from illm_lab.base.kinds import name_problem
 from illm_lab.cli.main import app
-from illm_lab.kinds import name_problem
-from illm_lab.lint import lint_folder
 from tests.support.catalogs import MINIMAL, write_experiment
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab import catalog, params, render
-from illm_lab.errors import InputError, TemplateError, UsageError
+from illm_lab import catalog
+from illm_lab.base.errors import InputError, TemplateError, UsageError
+from illm_lab.catalog import params
+from illm_lab.rendering import render
 from tests.support.catalogs import APP, write_experiment
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab import roadmap
-from illm_lab.errors import InputError, UsageError
+from illm_lab.authoring import roadmap
+from illm_lab.base.errors import InputError, UsageError
 from tests.support.roadmaps import record, write_record, write_tree
 
 

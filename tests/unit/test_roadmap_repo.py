@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from illm_lab import adr, catalog, roadmap
+from illm_lab import catalog
+from illm_lab.authoring import adr, roadmap
 from illm_lab.cli.main import app
 
 REPO = Path(__file__).resolve().parents[2]

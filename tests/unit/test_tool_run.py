@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab.errors import EXIT_CLUSTER, ToolError
+from illm_lab.base.errors import EXIT_CLUSTER, ToolError
 from illm_lab.tools.run import (
     ToolFailed,
     ToolNotFound,

@@ -19,8 +19,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from illm_lab.authoring.lint import lint_folder
 from illm_lab.cli.main import app
-from illm_lab.lint import lint_folder
 from illm_lab.model.experiment import Experiment, parse_secret_key_ref
 from illm_lab.reports import junit
 from illm_lab.tutorial import progress as pr

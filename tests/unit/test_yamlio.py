@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from illm_lab.errors import InputError
-from illm_lab.yamlio import dump, format_path, load_all, load_file
+from illm_lab.base.errors import InputError
+from illm_lab.base.yamlio import dump, format_path, load_all, load_file
 
 
 def test_line_map_points_at_keys_and_items() -> None:

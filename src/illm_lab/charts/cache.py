@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from illm_lab import paths
+from illm_lab.base import paths
+from illm_lab.base.errors import ToolError
 from illm_lab.charts.reference import ChartRef
-from illm_lab.errors import ToolError
 from illm_lab.tools import helm
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from illm_lab.render import Hook, HookPhase
+from illm_lab.rendering.render import Hook, HookPhase
 
 HOOK = "helm.sh/hook"
 WEIGHT = "helm.sh/hook-weight"

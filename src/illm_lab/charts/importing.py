@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from illm_lab.base.errors import InputError
+from illm_lab.base.yamlio import load_all, read_text
 from illm_lab.catalog import Entry
 from illm_lab.charts.cache import CachedChart, ChartCache
 from illm_lab.charts.reference import ChartRef
-from illm_lab.errors import InputError
 from illm_lab.tools import helm
-from illm_lab.yamlio import load_all, read_text
 
 MAX_CHART_YAML = 256 * 1024
 

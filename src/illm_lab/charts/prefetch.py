@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from illm_lab.base.errors import LabError
 from illm_lab.catalog import Entry
 from illm_lab.charts.cache import ChartCache
 from illm_lab.charts.reference import ChartRef
-from illm_lab.errors import LabError
 
 Status = Literal["pulling", "pulled", "cached", "local", "failed"]
 

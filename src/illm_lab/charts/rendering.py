@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from illm_lab import kinds
+from illm_lab.base import kinds
+from illm_lab.base.errors import InputError, ToolError
+from illm_lab.base.yamlio import dump
 from illm_lab.charts import hooks, stream
 from illm_lab.charts.cache import ChartCache
 from illm_lab.charts.reference import ChartRef
-from illm_lab.errors import InputError, ToolError
 from illm_lab.model.experiment import HelmChart
-from illm_lab.render import RenderedComponent, Rendering
+from illm_lab.rendering.render import RenderedComponent, Rendering
 from illm_lab.tools import helm
 from illm_lab.tools.run import ToolFailed
-from illm_lab.yamlio import dump
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from illm_lab.errors import TemplateError
-from illm_lab.yamlio import load_all
+from illm_lab.base.errors import TemplateError
+from illm_lab.base.yamlio import load_all
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 _SOURCE = "# Source: "

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from illm_lab.errors import InputError
-from illm_lab.yamlio import MAX_BYTES, load_all
+from illm_lab.base.errors import InputError
+from illm_lab.base.yamlio import MAX_BYTES, load_all
 
 SCHEMA = "values.schema.json"
 DEFAULTS = "values.yaml"

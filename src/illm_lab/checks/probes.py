@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from illm_lab import kinds
+from illm_lab.base import kinds
+from illm_lab.base.errors import InputError
 from illm_lab.checks.match import compare, mismatches
 from illm_lab.checks.result import Outcome
-from illm_lab.errors import InputError
 from illm_lab.model import checks as m
 
 

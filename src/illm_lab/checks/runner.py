@@ -13,9 +13,9 @@ import threading
 import time
 from typing import Any
 
+from illm_lab.base.errors import ClusterError, InputError, LabError
 from illm_lab.checks import probes
 from illm_lab.checks.result import CheckResult, Outcome
-from illm_lab.errors import ClusterError, InputError, LabError
 from illm_lab.model import checks as m
 
 

@@ -33,7 +33,7 @@ def new_cmd(
     adrs_dir: AdrsDirOpt = None,
 ) -> None:
     """Write the next numbered ADR from adrs/template.md and print its path."""
-    from illm_lab import adr
+    from illm_lab.authoring import adr
 
     path = adr.create(adr.adrs_dir(adrs_dir), title)
     ui.text(str(path))
@@ -42,7 +42,7 @@ def new_cmd(
 @adr_app.command("list")
 def list_cmd(adrs_dir: AdrsDirOpt = None, output: OutputOpt = Format.table) -> None:
     """List the ADRs: number, title, status."""
-    from illm_lab import adr
+    from illm_lab.authoring import adr
 
     records = adr.list_all(adr.adrs_dir(adrs_dir))
     data = [

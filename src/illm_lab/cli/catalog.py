@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from illm_lab import paths, ui
+from illm_lab import ui
+from illm_lab.base import paths
 from illm_lab.cli.options import Format, OutputOpt, settings, show
 
 
@@ -26,7 +27,7 @@ def list_cmd(
     output: OutputOpt = Format.table,
 ) -> None:
     """List the experiments of the catalog."""
-    from illm_lab import index
+    from illm_lab.catalog import index
 
     found, problems = index.summaries(paths.experiments_dir(settings(ctx).experiments_dir))
     chosen = index.select(found, phase=phase, tags=tag)
@@ -48,7 +49,8 @@ def show_cmd(
     output: OutputOpt = Format.table,
 ) -> None:
     """Show one experiment: metadata, params, components and checks."""
-    from illm_lab import catalog, views
+    from illm_lab import catalog
+    from illm_lab.catalog import views
 
     entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
     data = views.experiment_detail(entry)
@@ -65,7 +67,7 @@ def new_cmd(
     ] = "demo",
 ) -> None:
     """Scaffold a new experiment from experiments/_template."""
-    from illm_lab import scaffold
+    from illm_lab.authoring import scaffold
 
     root = paths.experiments_dir(settings(ctx).experiments_dir)
     folder = scaffold.create(root, experiment, title=title, phase=phase, type_=type_)
@@ -74,6 +76,6 @@ def new_cmd(
 
 def schema_cmd() -> None:
     """Print the JSON Schema of experiment.yaml."""
-    from illm_lab import schema
+    from illm_lab.catalog import schema
 
     ui.text(schema.schema_json())

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from illm_lab import paths, ui
+from illm_lab import ui
+from illm_lab.base import paths
 from illm_lab.cli.options import Format, OutputOpt, settings, show
 
 if TYPE_CHECKING:

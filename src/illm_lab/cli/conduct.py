@@ -195,7 +195,7 @@ def validate_cmd(
 
 
 def duration_flag(flag: str, value: str | None) -> float | None:
-    from illm_lab.errors import UsageError
+    from illm_lab.base.errors import UsageError
     from illm_lab.model.base import parse_duration
 
     if value is None:

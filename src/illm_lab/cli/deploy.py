@@ -42,7 +42,10 @@ def _prepare(
     ctx: typer.Context, experiment: str, values: list[Path] | None, set_: list[str] | None,
     kubeconfig: Path | None, context: str | None, roles: dict[str, str | None],
 ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    from illm_lab import catalog, params, paths, targets
+    from illm_lab import catalog
+    from illm_lab.base import paths
+    from illm_lab.catalog import params
+    from illm_lab.config import selection as targets
 
     entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
     resolved = params.resolve(entry.experiment, values, set_)
@@ -71,8 +74,8 @@ def apply_cmd(
     output: OutputOpt = Format.table,
 ) -> None:
     """Deploy an experiment's components (server-side apply, waits, prune) — no checks, no teardown."""
-    from illm_lab import deploy
     from illm_lab.conduct.interrupts import Interrupts
+    from illm_lab.deploy import deployment as deploy
     from illm_lab.engine.inventory import instance_id
 
     roles = {"target": target_context, "loadgen": loadgen_context, "hub": hub_context}
@@ -102,7 +105,7 @@ def diff_cmd(
     output: OutputOpt = Format.table,
 ) -> None:
     """Show what `lab apply` would change (server-side dry run against the live objects)."""
-    from illm_lab import deploy
+    from illm_lab.deploy import deployment as deploy
     from illm_lab.engine.inventory import instance_id
 
     roles = {"target": target_context, "loadgen": loadgen_context, "hub": hub_context}

@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
 
 def doctor_cmd(output: OutputOpt = Format.table) -> None:
     """Check helm, kubectl, talosctl, docker and kind; exit 1 if a required tool is missing."""
-    from illm_lab import doctor
+    from illm_lab.tools import doctor
 
     diagnosis = doctor.diagnose()
     data = diagnosis.as_dict()

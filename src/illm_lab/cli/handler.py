@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from illm_lab import ui
-from illm_lab.errors import EXIT_CLUSTER, EXIT_INTERRUPTED, LabError
+from illm_lab.base.errors import EXIT_CLUSTER, EXIT_INTERRUPTED, LabError
 
 
 class LabGroup(TyperGroup):

@@ -42,7 +42,7 @@ def _request(**kwargs: Any) -> Any:
 
 
 def _view(output: Format, events: Path | None) -> tuple[Any, Any, Any]:
-    from illm_lab import events as ev
+    from illm_lab.base import events as ev
 
     view = ui.ConductView(json_mode=output is not Format.table)
     writer = ev.JsonLines(events) if events else None
@@ -108,7 +108,7 @@ def status_cmd(
     """Is the hub reachable, its Kubernetes version, each platform component's health.
     Exit 0 when all is ready, 1 when a component is not, 3 when the hub cannot be reached."""
     from illm_lab import hub
-    from illm_lab.errors import EXIT_CLUSTER, EXIT_FAILED, EXIT_OK
+    from illm_lab.base.errors import EXIT_CLUSTER, EXIT_FAILED, EXIT_OK
 
     data = hub.status(_request(kubeconfig=kubeconfig, context=context, hub_context=hub_context,
                                platform=platform))
@@ -132,7 +132,7 @@ def destroy_cmd(
     """Remove what lab created for the hub: the platform, and the cluster if lab created it
     (an existing cluster is never deleted). Asks first unless --yes."""
     from illm_lab import hub
-    from illm_lab.errors import UsageError
+    from illm_lab.base.errors import UsageError
 
     request = _request(kubeconfig=kubeconfig, context=context, hub_context=hub_context,
                        platform=platform)

@@ -25,8 +25,8 @@ def kubeconfig_cmd(
     """Print the path of the kubeconfig lab wrote for an experiment's cluster (never its content)."""
     import shlex
 
+    from illm_lab.base.errors import UsageError
     from illm_lab.clusters.lookup import find
-    from illm_lab.errors import UsageError
 
     if role not in ("target", "loadgen", "hub"):
         raise UsageError(f"--role {role[:40]!r}: one of target, loadgen, hub")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from illm_lab import __version__, paths, ui
+from illm_lab import __version__, ui
+from illm_lab.base import paths
 from illm_lab.cli import adr as adr_cmds
 from illm_lab.cli import catalog as catalog_cmds
 from illm_lab.cli import charts as charts_cmds

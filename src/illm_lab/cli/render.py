@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from illm_lab import paths, ui
+from illm_lab import ui
+from illm_lab.base import paths
 from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
 
 
@@ -29,7 +30,9 @@ def render_cmd(
     ] = False,
 ) -> None:
     """Render an experiment's manifests (and Helm values) to YAML, without a cluster."""
-    from illm_lab import catalog, output, params, render
+    from illm_lab import catalog
+    from illm_lab.catalog import params
+    from illm_lab.rendering import output, render
 
     entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
     resolved = params.resolve(entry.experiment, values, set_)
@@ -52,7 +55,9 @@ def lint_cmd(
     output: OutputOpt = Format.table,
 ) -> None:
     """Check manifests, templates and rendered objects; exit 1 on any error finding."""
-    from illm_lab import catalog, lint, paths
+    from illm_lab import catalog
+    from illm_lab.authoring import lint
+    from illm_lab.base import paths
 
     root = paths.experiments_dir(settings(ctx).experiments_dir)
     folders = catalog.discover(root)

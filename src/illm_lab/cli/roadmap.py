@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from illm_lab import paths, ui
+from illm_lab import ui
+from illm_lab.base import paths
 from illm_lab.cli.options import Format, OutputOpt, settings, show
 
 
@@ -31,7 +32,7 @@ def roadmap_cmd(
     output: OutputOpt = Format.table,
 ) -> None:
     """Progress metrics: phases complete, experiments validated, ADRs, appendices."""
-    from illm_lab import roadmap
+    from illm_lab.authoring import roadmap
 
     road_root = roadmap.roadmap_dir(roadmap_dir)
     prog = roadmap.progress(

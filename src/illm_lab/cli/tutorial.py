@@ -184,7 +184,7 @@ def check_cmd(
 ) -> None:
     """Verify a checkpoint now (from a second terminal, beside the session); the session sees the
     result and moves on. Exit 0 if it passed, 1 if not yet."""
-    from illm_lab.errors import EXIT_FAILED, EXIT_INTERRUPTED
+    from illm_lab.base.errors import EXIT_FAILED, EXIT_INTERRUPTED
     from illm_lab.tutorial import verify
 
     outcome = verify.check(

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from illm_lab.base.errors import UsageError
 from illm_lab.clusters import registry
-from illm_lab.errors import UsageError
 from illm_lab.model.labconfig import LabConfig
 from illm_lab.model.sizes import Size
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from illm_lab.base.errors import UsageError
 from illm_lab.clusters.base import Attached, Note, Provider, Removal, Request, quiet
-from illm_lab.errors import UsageError
 from illm_lab.model.labconfig import LabConfig
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from illm_lab.base.errors import LabError
 from illm_lab.clusters.base import Health
-from illm_lab.errors import LabError
 
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster

@@ -8,11 +8,11 @@ between its nodes, so a size's CPU/memory figures are not enforced here.
 
 from __future__ import annotations
 
+from illm_lab.base.errors import ToolError
+from illm_lab.base.yamlio import dump
 from illm_lab.clusters import registry
 from illm_lab.clusters.base import Attached, Note, Provider, Removal, Request, quiet
-from illm_lab.errors import ToolError
 from illm_lab.tools import docker, kind
-from illm_lab.yamlio import dump
 
 
 def config_yaml(request: Request) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from illm_lab.base.errors import UsageError
 from illm_lab.clusters import registry
-from illm_lab.errors import UsageError
-from illm_lab.targets import cluster_name
+from illm_lab.config.selection import cluster_name
 
 HUB = "hub"
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import time
 
+from illm_lab.base.errors import ConfigError, ToolError
 from illm_lab.clusters import registry
 from illm_lab.clusters.base import Attached, Note, Provider, Removal, Request, quiet
-from illm_lab.errors import ConfigError, ToolError
 from illm_lab.model.labconfig import MetalNodes
 from illm_lab.tools import talosctl
 

@@ -21,13 +21,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from illm_lab import labconfig
+from illm_lab.base.errors import ToolError, UsageError
 from illm_lab.clusters import registry
 from illm_lab.clusters.base import Note, Provider, Removal, Request, quiet
-from illm_lab.errors import ToolError, UsageError
+from illm_lab.config import labconfig
+from illm_lab.config.selection import DEFAULT, EXISTING, Target
 from illm_lab.model.labconfig import LabConfig
 from illm_lab.model.sizes import SIZES
-from illm_lab.targets import DEFAULT, EXISTING, Target
 
 if TYPE_CHECKING:
     from illm_lab.ledger import Ledger, Run
@@ -80,8 +80,8 @@ def resolve_default(config: LabConfig | None = None) -> tuple[str, str]:
 
 def _current_context(config: LabConfig | None) -> str | None:
     """The current context of the kubeconfig lab would use (read as YAML; no `kubernetes`)."""
-    from illm_lab.errors import InputError
-    from illm_lab.yamlio import load_file
+    from illm_lab.base.errors import InputError
+    from illm_lab.base.yamlio import load_file
 
     explicit = config.kubeconfig if config else None
     raw = explicit or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from illm_lab.errors import ConfigError, ToolError
-from illm_lab.paths import cluster_dir, clusters_dir, ensure_private_dir
+from illm_lab.base.errors import ConfigError, ToolError
+from illm_lab.base.paths import cluster_dir, clusters_dir, ensure_private_dir
 
 RECORD = "cluster.json"
 
@@ -98,7 +98,7 @@ def records() -> list[dict[str, Any]]:
 
 def current_context(kubeconfig: Path) -> str | None:
     """The `current-context` of a kubeconfig lab wrote (None if it has none)."""
-    from illm_lab.yamlio import load_file
+    from illm_lab.base.yamlio import load_file
 
     if not kubeconfig.is_file():
         return None

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from illm_lab.base.errors import ToolError
 from illm_lab.clusters import registry
 from illm_lab.clusters.base import Attached, Note, Provider, Removal, Request, quiet
-from illm_lab.errors import ToolError
 from illm_lab.tools import docker, talosctl
 
 LABEL = "talos.cluster.name"

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from illm_lab.base.errors import ClusterError, InputError
+from illm_lab.base.identity import ObjectRef
 from illm_lab.checks import probes
 from illm_lab.checks.result import CheckResult, Outcome
 from illm_lab.checks.runner import run_check
 from illm_lab.engine import readiness
 from illm_lab.engine.inventory import Inventory
-from illm_lab.errors import ClusterError, InputError
-from illm_lab.identity import ObjectRef
 from illm_lab.ledger import Run
 from illm_lab.model import checks as m
 from illm_lab.model.experiment import Experiment, Metric

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from illm_lab.errors import InputError
+from illm_lab.base.errors import InputError
 
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster

@@ -17,14 +17,15 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any
 
-from illm_lab.errors import EXIT_INTERRUPTED
+from illm_lab.base.errors import EXIT_INTERRUPTED
 
 # Everything a run imports lazily. An interrupt raised in the middle of an import leaves a
 # half-initialised module behind (Python even wraps it into an unrelated RuntimeError), so a
 # run imports all of it before it installs its handlers; later lazy imports are then lookups.
 _RUN_PACKAGES = ("illm_lab.conduct", "illm_lab.engine", "illm_lab.kube", "illm_lab.checks",
-                 "illm_lab.charts", "illm_lab.clusters", "illm_lab.reports", "illm_lab.tools")
-_RUN_MODULES = ("illm_lab.deploy", "illm_lab.ledger", "illm_lab.lint", "jsonschema",
+                 "illm_lab.charts", "illm_lab.clusters", "illm_lab.reports", "illm_lab.tools",
+                 "illm_lab.deploy")
+_RUN_MODULES = ("illm_lab.authoring.lint", "illm_lab.authoring.creators", "jsonschema",
                 "kubernetes_validate", "urllib.request")
 
 

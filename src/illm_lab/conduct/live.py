@@ -12,18 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from illm_lab import events as ev
+from illm_lab.base import events as ev
 from illm_lab.catalog import Entry
 from illm_lab.checks.result import CheckResult
-from illm_lab.render import Rendering
+from illm_lab.rendering.render import Rendering
 
 if TYPE_CHECKING:
     from illm_lab.conduct.checking import CheckSession
     from illm_lab.conduct.forwards import Forwards
+    from illm_lab.config.selection import Target
     from illm_lab.engine.inventory import Inventory
     from illm_lab.kube import Cluster
     from illm_lab.ledger import Run
-    from illm_lab.targets import Target
 
 
 @dataclass

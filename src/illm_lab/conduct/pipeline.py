@@ -17,16 +17,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from illm_lab import events as ev
+from illm_lab.base import events as ev
+from illm_lab.base.errors import InputError, LabError, UsageError
 from illm_lab.catalog import Entry
+from illm_lab.catalog.params import masked
 from illm_lab.conduct.interrupts import Interrupts
 from illm_lab.conduct.live import LiveRun, Session
 from illm_lab.conduct.options import ConductOptions
 from illm_lab.conduct.report import ConductReport, StepRecord
-from illm_lab.errors import InputError, LabError, UsageError
-from illm_lab.params import masked
-from illm_lab.render import Rendering
-from illm_lab.targets import Target
+from illm_lab.config.selection import Target
+from illm_lab.rendering.render import Rendering
 
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster
@@ -139,8 +139,10 @@ def _prepare(
     # Everything the steps below import is imported before the first step starts: a Ctrl-C that
     # lands inside an import (here `plan_of`'s, measured) made Python exit via SIGINT (-2)
     # instead of 130 after an otherwise clean interrupted run.
-    from illm_lab import deploy, lint, render  # noqa: F401 - deploy: used by plan_of
+    from illm_lab.authoring import lint
     from illm_lab.conduct import checking  # noqa: F401 - used by plan_of
+    from illm_lab.deploy import deployment as deploy  # noqa: F401 - deploy: used by plan_of
+    from illm_lab.rendering import render
 
     with steps("render"):
         rendering = render.render(entry, params)
@@ -159,7 +161,7 @@ def _prepare(
 def plan_of(rendering: Rendering, targets: Mapping[str, Target]) -> dict[str, Any]:
     """What a conduct would do, per cluster role: where, which components, which checks."""
     from illm_lab.conduct.checking import all_checks
-    from illm_lab.deploy import roles_of
+    from illm_lab.deploy.deployment import roles_of
 
     exp = rendering.experiment
     roles = sorted(set(roles_of(rendering)) | {c.cluster for c, _ in all_checks(exp, with_checkpoints=True)})
@@ -205,7 +207,7 @@ def _live(
 ) -> None:
     from illm_lab.conduct.checking import CheckSession, all_checks
     from illm_lab.conduct.forwards import Forwards
-    from illm_lab.deploy import deploy_run, open_cluster, roles_of
+    from illm_lab.deploy.deployment import deploy_run, open_cluster, roles_of
     from illm_lab.engine.inventory import Inventory
     from illm_lab.ledger import Ledger
 
@@ -314,7 +316,7 @@ def _live(
                 if not keep:
                     guard.shielded = True
                     with steps("teardown") as step:
-                        from illm_lab.deploy import remove_everything
+                        from illm_lab.deploy.deployment import remove_everything
 
                         removed = remove_everything(  # objects, then the clusters lab created
                             run,
@@ -406,11 +408,11 @@ def _workflow(
     forward: Callable[[Any], None],
 ) -> Any:
     """Apply the load workflow, wait for its Job, and report it like a check."""
+    from illm_lab.base.errors import ClusterError
     from illm_lab.checks.result import CheckResult
     from illm_lab.engine import readiness
     from illm_lab.engine.apply import Applier, plan
     from illm_lab.engine.wait import wait_for
-    from illm_lab.errors import ClusterError
 
     spec = rendering.experiment.spec.workflow
     assert spec is not None and rendering.workflow is not None

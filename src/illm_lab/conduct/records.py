@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 from illm_lab import __version__
+from illm_lab.base.yamlio import dump
 from illm_lab.catalog import Entry
+from illm_lab.catalog.params import masked
 from illm_lab.conduct.report import ConductReport
 from illm_lab.model.record import RECORD_FILE, RecordCheck, RecordCluster, ValidationRecord
-from illm_lab.params import masked
-from illm_lab.yamlio import dump
 
 
 def params_hash(entry: Entry, params: dict[str, Any]) -> str:

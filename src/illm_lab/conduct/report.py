@@ -9,8 +9,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from illm_lab.base.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from illm_lab.checks.result import CheckResult
-from illm_lab.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 
 REPORT_SCHEMA = "lab.illm.io/report/v1"
 

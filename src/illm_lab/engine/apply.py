@@ -32,14 +32,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from illm_lab import kinds
+from illm_lab.base import kinds
+from illm_lab.base.errors import ClusterError, LabError
+from illm_lab.base.identity import ObjectRef
 from illm_lab.engine import drift, readiness
 from illm_lab.engine.events import Event, ObjectApplied, PhaseStarted
 from illm_lab.engine.inventory import Inventory, applied_hash, stamp
 from illm_lab.engine.order import Phase, phase_of, phased
 from illm_lab.engine.wait import wait_for
-from illm_lab.errors import ClusterError, LabError
-from illm_lab.identity import ObjectRef
 from illm_lab.kube import Cluster, Resource
 from illm_lab.kube import errors as kerrors
 

@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from illm_lab import kinds
+from illm_lab.base import kinds
+from illm_lab.base.identity import ObjectRef
+from illm_lab.base.yamlio import dump
+from illm_lab.catalog.params import MASK
 from illm_lab.engine.apply import Desired
-from illm_lab.identity import ObjectRef
 from illm_lab.kube import Cluster
 from illm_lab.kube import errors as kerrors
-from illm_lab.params import MASK
-from illm_lab.yamlio import dump
 
 _VOLATILE_META = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from illm_lab.identity import ObjectRef
+from illm_lab.base.identity import ObjectRef
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from illm_lab.errors import UsageError
+from illm_lab.base.errors import UsageError
 
 LABEL_EXPERIMENT = "lab.illm.io/experiment"
 LABEL_COMPONENT = "lab.illm.io/component"

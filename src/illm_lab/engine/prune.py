@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
+from illm_lab.base.errors import ClusterError, LabError
+from illm_lab.base.identity import ObjectRef
 from illm_lab.engine.events import Event, ObjectDeleted, PhaseStarted
 from illm_lab.engine.inventory import Inventory
 from illm_lab.engine.order import Phase, deletion_phases
-from illm_lab.errors import ClusterError, LabError
-from illm_lab.identity import ObjectRef
 from illm_lab.kube import Cluster
 from illm_lab.kube import errors as kerrors
 

@@ -14,9 +14,9 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor
 from concurrent.futures import wait as all_done
 from typing import Any
 
+from illm_lab.base.identity import ObjectRef
 from illm_lab.engine import readiness
 from illm_lab.engine.events import Event, WaitDone, WaitStarted
-from illm_lab.identity import ObjectRef
 from illm_lab.kube import Cancel, Cluster
 from illm_lab.kube.errors import WaitFailed, WaitTimeout
 

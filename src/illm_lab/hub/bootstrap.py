@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from illm_lab.config.selection import Target
 from illm_lab.hub import platform
 from illm_lab.hub.steps import Emit, Steps
-from illm_lab.targets import Target
 
 
 @dataclass
@@ -40,7 +40,7 @@ def hub_target(entry_experiment: Any, request: HubRequest) -> Target:
     followed by a second one on a new local cluster."""
     from dataclasses import replace
 
-    from illm_lab import targets
+    from illm_lab.config import selection as targets
     from illm_lab.ledger import Ledger
 
     chosen = targets.select(
@@ -60,11 +60,12 @@ def hub_target(entry_experiment: Any, request: HubRequest) -> Target:
 
 
 def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
-    from illm_lab import params, render
+    from illm_lab.catalog import params
     from illm_lab.clusters import provision
-    from illm_lab.deploy import deploy_run, open_cluster
+    from illm_lab.deploy.deployment import deploy_run, open_cluster
     from illm_lab.engine.inventory import Inventory
     from illm_lab.ledger import Ledger
+    from illm_lab.rendering import render
 
     started = time.monotonic()
     entry = platform.load(request.platform)
@@ -148,9 +149,9 @@ def _per_component(rendering: Any, objects: list[dict[str, Any]]) -> list[dict[s
 
 
 def _open_bao(cluster: Any, rendering: Any, comp: Any, request: HubRequest, steps: Steps) -> dict[str, Any]:
+    from illm_lab.base.identity import ObjectRef
     from illm_lab.engine.wait import wait_all
     from illm_lab.hub.openbao import OpenBao, keys_path
-    from illm_lab.identity import ObjectRef
 
     spec = next(c for c in rendering.experiment.spec.components if c.name == comp.name)
     service = (spec.helm.release_name if spec.helm else None) or comp.name

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from illm_lab.errors import ClusterError
-from illm_lab.paths import ensure_private_dir, state_dir
+from illm_lab.base.errors import ClusterError
+from illm_lab.base.paths import ensure_private_dir, state_dir
 
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster

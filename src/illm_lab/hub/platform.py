@@ -16,10 +16,10 @@ import os
 from pathlib import Path
 
 from illm_lab import catalog
+from illm_lab.base.errors import UsageError
 from illm_lab.catalog import Entry
-from illm_lab.errors import UsageError
 from illm_lab.model.experiment import Experiment
-from illm_lab.render import Rendering
+from illm_lab.rendering.render import Rendering
 
 INSTANCE = "lab-hub"  # the hub's instance id (ledger, labels); never an experiment's default
 CLUSTER = "lab-hub"  # the name of the hub cluster lab creates

@@ -11,18 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from illm_lab.errors import InputError, LabError, UsageError
+from illm_lab.base.errors import InputError, LabError, UsageError
+from illm_lab.config.selection import Target
 from illm_lab.hub import platform
 from illm_lab.hub.bootstrap import HubRequest
-from illm_lab.targets import Target
 
 WORKLOADS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"))
 
 
 def locate(request: HubRequest, experiment: Any) -> Target:
     """The hub's cluster: flags > the newest hub run in the ledger > the kubeconfig lab wrote."""
-    from illm_lab import targets
     from illm_lab.clusters import kubeconfig_of
+    from illm_lab.config import selection as targets
     from illm_lab.ledger import Ledger
 
     if request.kubeconfig or request.context or request.hub_context:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from illm_lab import events as ev
+from illm_lab.base import events as ev
 
 EXPERIMENT = "hub"
 Emit = Callable[[ev.Event], None]

@@ -35,11 +35,11 @@ def plan(request: HubRequest) -> dict[str, Any]:
 
 
 def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
-    from illm_lab import targets
+    from illm_lab.base.errors import UsageError
     from illm_lab.clusters import delete_by_name
-    from illm_lab.deploy import remove_everything
+    from illm_lab.config import selection as targets
+    from illm_lab.deploy.deployment import remove_everything
     from illm_lab.engine.inventory import Inventory
-    from illm_lab.errors import UsageError
     from illm_lab.hub.openbao import forget_keys
     from illm_lab.ledger import Ledger
 

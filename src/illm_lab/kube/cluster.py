@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from illm_lab.errors import LabError
-from illm_lab.identity import ObjectRef
+from illm_lab.base.errors import LabError
+from illm_lab.base.identity import ObjectRef
 from illm_lab.kube import errors, watch
 from illm_lab.kube.config import Target
 from illm_lab.kube.resources import Discovery, Resource

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from illm_lab.errors import ConfigError
+from illm_lab.base.errors import ConfigError
 from illm_lab.kube.client import ConfigException, Configuration, KubeConfigLoader, KubeConfigMerger
 
 
@@ -88,8 +88,8 @@ def _screen(file: str) -> None:
     """Refuse, before the kubernetes loader sees it, a kubeconfig that would hurt it: over the
     size limit, not UTF-8, invalid YAML, alias bombs, absurd nesting, duplicate keys (the
     loader recurses without a limit and would crash; kubectl refuses duplicate keys too)."""
-    from illm_lab.errors import InputError
-    from illm_lab.yamlio import load_all, read_text
+    from illm_lab.base.errors import InputError
+    from illm_lab.base.yamlio import load_all, read_text
 
     candidate = Path(os.path.expanduser(file))
     if not candidate.is_file():

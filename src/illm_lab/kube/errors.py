@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from illm_lab.errors import ClusterError, UsageError
-from illm_lab.identity import ObjectRef
+from illm_lab.base.errors import ClusterError, UsageError
+from illm_lab.base.identity import ObjectRef
 
 MAX_MESSAGE = 400
 

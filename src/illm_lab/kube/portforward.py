@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import certifi
 from websocket import ABNF, WebSocket, WebSocketBadStatusException, WebSocketException
 
-from illm_lab.errors import ClusterError
+from illm_lab.base.errors import ClusterError
 from illm_lab.kube import errors
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from typing import Any
 
 import urllib3
 
-from illm_lab.identity import ObjectRef
+from illm_lab.base.identity import ObjectRef
 from illm_lab.kube import errors
 from illm_lab.kube.client import ApiClient
 from illm_lab.kube.config import Target

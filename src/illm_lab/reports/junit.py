@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from illm_lab.errors import UsageError
+from illm_lab.base.errors import UsageError
 
 
 def build(reports: list[dict[str, Any]]) -> ET.Element:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from illm_lab.errors import ToolError
+from illm_lab.base.errors import ToolError
 from illm_lab.tools.run import run
 
 BINARY = "docker"

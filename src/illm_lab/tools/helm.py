@@ -16,8 +16,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from illm_lab import paths
-from illm_lab.errors import ToolError
+from illm_lab.base import paths
+from illm_lab.base.errors import ToolError
 from illm_lab.tools.run import Result, run
 
 BINARY = "helm"

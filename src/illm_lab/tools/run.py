@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sh
 
-from illm_lab.errors import ToolError
+from illm_lab.base.errors import ToolError
 
 DEFAULT_TIMEOUT = 300.0
 MASK = "***"

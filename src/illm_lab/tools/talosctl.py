@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from illm_lab.errors import ToolError
+from illm_lab.base.errors import ToolError
 from illm_lab.tools.run import Result, run
 
 BINARY = "talosctl"

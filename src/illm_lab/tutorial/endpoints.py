@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from illm_lab.errors import ClusterError
+from illm_lab.base.errors import ClusterError
 from illm_lab.model.checks import parse_service_ref
 from illm_lab.model.experiment import ServiceEndpoint, Tutorial, parse_secret_key_ref
-from illm_lab.render import endpoint_view
+from illm_lab.rendering.render import endpoint_view
 
 if TYPE_CHECKING:
     from illm_lab.conduct.forwards import Forwards

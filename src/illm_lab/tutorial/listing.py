@@ -10,12 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from illm_lab import catalog, params, paths, render
+from illm_lab import catalog
+from illm_lab.base import paths
+from illm_lab.base.errors import LabError, UsageError
+from illm_lab.base.yamlio import read_text
+from illm_lab.catalog import params
 from illm_lab.engine.inventory import instance_id
-from illm_lab.errors import LabError, UsageError
 from illm_lab.model.checks import check_type
+from illm_lab.rendering import render
 from illm_lab.tutorial import progress as pr
-from illm_lab.yamlio import read_text
 
 
 def _progress_text(progress: pr.Progress | None, order: list[str]) -> str:

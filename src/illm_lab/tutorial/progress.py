@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from illm_lab.errors import ConfigError
-from illm_lab.paths import ensure_private_dir, state_dir
+from illm_lab.base.errors import ConfigError
+from illm_lab.base.paths import ensure_private_dir, state_dir
 
 VERSION = 1
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"

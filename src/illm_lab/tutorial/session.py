@@ -21,16 +21,16 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from illm_lab import events as ev
-from illm_lab import render
+from illm_lab.base import events as ev
+from illm_lab.base.errors import LabError
+from illm_lab.base.yamlio import read_text
 from illm_lab.checks.result import CheckResult
 from illm_lab.conduct.live import LiveRun, SessionOutcome
-from illm_lab.errors import LabError
 from illm_lab.model.checks import effective_timeout
 from illm_lab.model.experiment import Checkpoint, Tutorial
+from illm_lab.rendering import render
 from illm_lab.tutorial import progress as pr
 from illm_lab.tutorial.endpoints import Endpoint, open_endpoints
-from illm_lab.yamlio import read_text
 
 INTERACTIVE_CHECK_TIMEOUT = 5.0  # a learner waits for the answer: retry briefly, not for minutes
 CHECK, SKIP, HINT, QUIT, WAKE = "check", "skip", "hint", "quit", "wake"

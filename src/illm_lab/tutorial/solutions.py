@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from illm_lab.base.errors import LabError
 from illm_lab.checks.result import CheckResult
-from illm_lab.errors import LabError
-from illm_lab.render import Rendering
+from illm_lab.rendering.render import Rendering
 
 if TYPE_CHECKING:
     from illm_lab.engine.inventory import Inventory

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from illm_lab import catalog, paths
+from illm_lab import catalog
+from illm_lab.base import paths
+from illm_lab.base.errors import UsageError
 from illm_lab.checks.result import CheckResult
 from illm_lab.conduct.interrupts import Interrupts
-from illm_lab.errors import UsageError
 from illm_lab.tutorial import progress as pr
 from illm_lab.tutorial.session import INTERACTIVE_CHECK_TIMEOUT
 
@@ -80,10 +81,10 @@ def check(
 ) -> CheckOutcome:
     from illm_lab.conduct.checking import CheckSession
     from illm_lab.conduct.forwards import Forwards
-    from illm_lab.deploy import connect
+    from illm_lab.config.selection import Target
+    from illm_lab.deploy.deployment import connect
     from illm_lab.engine.inventory import Inventory
     from illm_lab.model.checks import effective_timeout
-    from illm_lab.targets import Target
 
     store = pr.ProgressStore()
     progress = pick_progress(store, experiment, instance)

@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from illm_lab import paths
+from illm_lab.base import paths
 from illm_lab.model.phases import phase_matches
 
 MANIFEST = "experiment.yaml"
-_MODEL_DIR = Path(__file__).parent / "model"
+_MODEL_DIR = Path(__file__).parents[1] / "model"
 
 
 def _stamp(path: Path) -> list[int]:
@@ -30,7 +30,7 @@ def _stamp(path: Path) -> list[int]:
 
 def _fingerprint() -> str:
     parts = [f"{p.name}:{_stamp(p)}" for p in sorted(_MODEL_DIR.glob("*.py"))]
-    parts.append(str(_stamp(Path(__file__).parent / "catalog.py")))
+    parts.append(str(_stamp(Path(__file__).parent / "entries.py")))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -40,7 +40,7 @@ def _cache_file(root: Path) -> Path:
 
 
 def _folders(root: Path) -> list[Path]:
-    from illm_lab.errors import UsageError
+    from illm_lab.base.errors import UsageError
 
     if not root.is_dir():
         raise UsageError(
@@ -82,7 +82,8 @@ def summaries(root: Path) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def _validate(folder: Path) -> dict[str, Any]:
-    from illm_lab import catalog, views
+    from illm_lab import catalog
+    from illm_lab.catalog import views
 
     entry, problems = catalog.load_checked(folder)
     if entry is None:

@@ -10,7 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
-from illm_lab.errors import UsageError
+from illm_lab.base.errors import UsageError
 from illm_lab.model.base import DNS_LABEL
 from illm_lab.model.experiment import PHASE_PATTERN
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from illm_lab.errors import UsageError
+from illm_lab.base.errors import UsageError
 
 RUN_STARTED = "run.started"
 STEP_STARTED = "step.started"

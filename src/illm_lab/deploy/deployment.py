@@ -15,13 +15,13 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from illm_lab.base.identity import ObjectRef
 from illm_lab.catalog import Entry
+from illm_lab.config.selection import Target
 from illm_lab.engine.events import Event, Note
 from illm_lab.engine.inventory import NAMESPACES_COMPONENT, Inventory, instance_id
-from illm_lab.identity import ObjectRef
 from illm_lab.ledger import Ledger, Outstanding, Run
-from illm_lab.render import RenderedComponent, Rendering, render
-from illm_lab.targets import Target
+from illm_lab.rendering.render import RenderedComponent, Rendering, render
 
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster
@@ -81,7 +81,7 @@ def connect(target: Target) -> Cluster:
     explicitly but whose cluster lab has not created is refused rather than silently deployed
     to the kubeconfig's current context; only `lab conduct` and `lab hub bootstrap` create."""
     from illm_lab import kube
-    from illm_lab.errors import UsageError
+    from illm_lab.base.errors import UsageError
 
     if target.creates and target.provider != "default" and target.kubeconfig is None:
         raise UsageError(
@@ -458,7 +458,7 @@ def remove_outstanding(
     are reached through `clusters`, else `targets`, else as the ledger recorded them. For the
     roles in `tolerate` (clusters lab created and will delete next) a cluster or kubeconfig
     error skips the role instead of failing."""
-    from illm_lab.errors import ClusterError, ConfigError
+    from illm_lab.base.errors import ClusterError, ConfigError
 
     emit = on_event or (lambda _e: None)
     result = RemovalResult(inventory.instance, run.id)

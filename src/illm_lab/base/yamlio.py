@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from illm_lab.errors import InputError
+from illm_lab.base.errors import InputError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64

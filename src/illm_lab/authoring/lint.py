@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from illm_lab import catalog, creators, kinds, params, render
-from illm_lab.errors import InputError, LabError
+from illm_lab import catalog
+from illm_lab.authoring import creators
+from illm_lab.base import kinds
+from illm_lab.base.errors import InputError, LabError
+from illm_lab.catalog import params
 from illm_lab.model import checks as checks_model
 from illm_lab.model.checks import AnyCheck, parse_service_ref
+from illm_lab.rendering import render
 
 DEFAULT_KUBE_VERSION = "1.31"
 

@@ -6,9 +6,9 @@ import base64
 import os
 from pathlib import Path
 
-from illm_lab.errors import UsageError
-from illm_lab.render import Rendering, mask_secrets
-from illm_lab.yamlio import dump, dump_all
+from illm_lab.base.errors import UsageError
+from illm_lab.base.yamlio import dump, dump_all
+from illm_lab.rendering.render import Rendering, mask_secrets
 
 
 def _secret_values(rendering: Rendering) -> list[str]:

@@ -31,10 +31,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from illm_lab import labconfig
+from illm_lab.base.paths import cluster_dir
+from illm_lab.config import labconfig
 from illm_lab.model.experiment import Experiment
 from illm_lab.model.labconfig import LabConfig
-from illm_lab.paths import cluster_dir
 
 EXISTING = "existing"
 DEFAULT = "default"

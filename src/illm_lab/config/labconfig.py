@@ -19,12 +19,12 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
+from illm_lab.base.errors import ConfigError
+from illm_lab.base.paths import config_file
+from illm_lab.base.yamlio import Document, load_file
 from illm_lab.catalog import validation_problems
-from illm_lab.errors import ConfigError
 from illm_lab.model.experiment import Provider
 from illm_lab.model.labconfig import LabConfig
-from illm_lab.paths import config_file
-from illm_lab.yamlio import Document, load_file
 
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 ENV_PROVIDER = "LAB_PROVIDER"

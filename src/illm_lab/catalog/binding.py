@@ -17,9 +17,9 @@ from typing import Any
 
 import jinja2
 
-from illm_lab.errors import TemplateError
-from illm_lab.templating import make_environment
-from illm_lab.yamlio import PathKey, format_path
+from illm_lab.base.errors import TemplateError
+from illm_lab.base.sandbox import make_environment
+from illm_lab.base.yamlio import PathKey, format_path
 
 TEMPLATED: tuple[tuple[str, ...], ...] = (
     ("spec", "checks"),

@@ -11,9 +11,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from illm_lab.errors import UsageError
+from illm_lab.base.errors import UsageError
+from illm_lab.base.yamlio import load_file, load_scalar
 from illm_lab.model.experiment import Experiment, param_type_ok
-from illm_lab.yamlio import load_file, load_scalar
 
 MASK = "***"
 

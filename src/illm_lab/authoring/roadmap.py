@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from illm_lab import adr
-from illm_lab.errors import InputError, UsageError
-from illm_lab.yamlio import load_all, read_text
+from illm_lab.authoring import adr
+from illm_lab.base.errors import InputError, UsageError
+from illm_lab.base.yamlio import load_all, read_text
 
 README = "README.md"
 MANIFEST = "experiment.yaml"

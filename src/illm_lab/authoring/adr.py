@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from illm_lab.errors import InputError, UsageError
-from illm_lab.yamlio import read_text
+from illm_lab.base.errors import InputError, UsageError
+from illm_lab.base.yamlio import read_text
 
 TEMPLATE = "template.md"
 STATUSES = ("proposed", "accepted", "rejected", "deprecated", "superseded")

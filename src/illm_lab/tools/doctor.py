@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from illm_lab.errors import ToolError
+from illm_lab.base.errors import ToolError
 from illm_lab.tools.run import run
 
 Level = Literal["required", "recommended", "optional"]

@@ -18,13 +18,13 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from illm_lab import kinds
+from illm_lab.base import kinds
+from illm_lab.base.errors import TemplateError
+from illm_lab.base.sandbox import make_environment as make_environment
+from illm_lab.base.yamlio import dump, dump_all, load_all
 from illm_lab.catalog import Entry
-from illm_lab.errors import TemplateError
+from illm_lab.catalog.params import MASK
 from illm_lab.model.experiment import Component, Experiment, ServiceEndpoint
-from illm_lab.params import MASK
-from illm_lab.templating import make_environment as make_environment
-from illm_lab.yamlio import dump, dump_all, load_all
 
 LAB_LABEL_PREFIX = "lab.illm.io/"
 

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from illm_lab.yamlio import dump, read_text
+from illm_lab.base.yamlio import dump, read_text
 
 
 class _FolderLoader(jinja2.BaseLoader):

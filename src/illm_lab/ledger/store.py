@@ -54,11 +54,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from illm_lab.errors import ConfigError, UsageError
-from illm_lab.identity import ObjectRef
+from illm_lab.base.errors import ConfigError, UsageError
+from illm_lab.base.identity import ObjectRef
+from illm_lab.base.paths import ensure_private_dir, state_dir
+from illm_lab.catalog.params import masked
 from illm_lab.model.experiment import Experiment
-from illm_lab.params import masked
-from illm_lab.paths import ensure_private_dir, state_dir
 
 VERSION = 1
 RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"

@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from illm_lab import binding
-from illm_lab.errors import InputError, ManifestError, UsageError
+from illm_lab.base.errors import InputError, ManifestError, UsageError
+from illm_lab.base.yamlio import Document, PathKey, format_path, load_file
+from illm_lab.catalog import binding
 from illm_lab.model.checks import CHECK_TYPES
 from illm_lab.model.experiment import Experiment
-from illm_lab.yamlio import Document, PathKey, format_path, load_file
 
 MANIFEST = "experiment.yaml"
 

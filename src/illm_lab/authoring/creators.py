@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from illm_lab import kinds
+from illm_lab.base import kinds
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 _WRITE_VERBS = frozenset({"create", "patch", "update", "*"})
