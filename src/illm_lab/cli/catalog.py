@@ -8,6 +8,7 @@ import typer
 
 from illm_lab import ui
 from illm_lab.base import paths
+from illm_lab.base.errors import EXIT_BAD_INPUT
 from illm_lab.cli.options import Format, OutputOpt, settings, show
 
 
@@ -35,7 +36,7 @@ def list_cmd(
     for problem in problems:
         ui.error(problem)
     if problems:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _rows(found: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:

@@ -9,6 +9,7 @@ import typer
 
 from illm_lab import ui
 from illm_lab.base import paths
+from illm_lab.base.errors import EXIT_CLUSTER
 from illm_lab.cli.options import Format, OutputOpt, settings, show
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def pull_cmd(
     for result in failed:
         ui.error(f"{result.experiment}/{result.component}: {result.error}")
     if failed:
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_CLUSTER)
 
 
 def _short(digest: str | None) -> str:

@@ -9,15 +9,22 @@ from typing import Annotated, Any
 import typer
 
 from illm_lab import ui
-from illm_lab.cli.deploy import (
+from illm_lab.cli.options import (
     ContextOpt,
+    EventsOpt,
+    Format,
     HubContextOpt,
     InstanceOpt,
+    JunitOpt,
     KubeconfigOpt,
     LoadgenContextOpt,
+    OutputOpt,
+    SetOpt,
     TargetContextOpt,
+    ValuesOpt,
+    settings,
+    show,
 )
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
 
 
 def register(app: typer.Typer) -> None:
@@ -57,10 +64,8 @@ def conduct_cmd(
         bool, typer.Option("--ci", help="Non-interactive: tutorial checkpoints run as checks.")
     ] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, max=16, help="Experiments at once.")] = 1,
-    events: Annotated[
-        Path | None, typer.Option("--events", help="Write the event stream as JSON lines.")
-    ] = None,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report.")] = None,
+    events: EventsOpt = None,
+    junit: JunitOpt = None,
     check_timeout: Annotated[
         str | None,
         typer.Option("--check-timeout", help="Deadline of every check, e.g. 30s (overrides each)."),
@@ -169,7 +174,7 @@ def validate_cmd(
     loadgen_context: LoadgenContextOpt = None,
     hub_context: HubContextOpt = None,
     instance: InstanceOpt = None,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report.")] = None,
+    junit: JunitOpt = None,
     output: OutputOpt = Format.table,
 ) -> None:
     """Re-run an experiment's checks against its live deployment (nothing applied or deleted)."""

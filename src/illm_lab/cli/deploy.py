@@ -8,29 +8,21 @@ from typing import Annotated, Any
 import typer
 
 from illm_lab import ui
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
-
-KubeconfigOpt = Annotated[
-    Path | None, typer.Option("--kubeconfig", help="Kubeconfig file [default: $KUBECONFIG].")
-]
-ContextOpt = Annotated[
-    str | None, typer.Option("--context", help="Kubeconfig context for every cluster role.")
-]
-TargetContextOpt = Annotated[
-    str | None, typer.Option("--target-context", help="Context of the target cluster (wins over --context).")
-]
-LoadgenContextOpt = Annotated[
-    str | None, typer.Option("--loadgen-context", help="Context of the loadgen cluster.")
-]
-HubContextOpt = Annotated[str | None, typer.Option("--hub-context", help="Context of the hub cluster.")]
-ForceOpt = Annotated[
-    bool,
-    typer.Option("--force-conflicts", help="Take over fields another field manager owns."),
-]
-InstanceOpt = Annotated[
-    str | None,
-    typer.Option("--instance", help="Name a second deployed copy of the experiment [default: none]."),
-]
+from illm_lab.cli.options import (
+    ContextOpt,
+    ForceOpt,
+    Format,
+    HubContextOpt,
+    InstanceOpt,
+    KubeconfigOpt,
+    LoadgenContextOpt,
+    OutputOpt,
+    SetOpt,
+    TargetContextOpt,
+    ValuesOpt,
+    settings,
+    show,
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from illm_lab import ui
+from illm_lab.base.errors import EXIT_FAILED
 from illm_lab.cli.options import Format, OutputOpt, show
 
 
@@ -33,4 +34,4 @@ def doctor_cmd(output: OutputOpt = Format.table) -> None:
 
     show(output, data, table)
     if not diagnosis.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)

@@ -10,8 +10,17 @@ from typing import Annotated, Any
 import typer
 
 from illm_lab import ui
-from illm_lab.cli.deploy import ContextOpt, HubContextOpt, KubeconfigOpt
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, show
+from illm_lab.cli.options import (
+    ContextOpt,
+    EventsOpt,
+    Format,
+    HubContextOpt,
+    KubeconfigOpt,
+    OutputOpt,
+    SetOpt,
+    ValuesOpt,
+    show,
+)
 
 app = typer.Typer(help="The hub cluster and its platform (Argo CD, OpenBao, ...).",
                   no_args_is_help=True)
@@ -29,9 +38,6 @@ PlatformOpt = Annotated[
     Path | None,
     typer.Option("--platform", envvar="LAB_PLATFORM_DIR",
                  help="Folder of the platform manifest [default: ./platform/hub]."),
-]
-EventsOpt = Annotated[
-    Path | None, typer.Option("--events", help="Write the progress events as JSON lines.")
 ]
 
 
@@ -132,7 +138,7 @@ def destroy_cmd(
     """Remove what lab created for the hub: the platform, and the cluster if lab created it
     (an existing cluster is never deleted). Asks first unless --yes."""
     from illm_lab import hub
-    from illm_lab.base.errors import UsageError
+    from illm_lab.base.errors import EXIT_FAILED, UsageError
 
     request = _request(kubeconfig=kubeconfig, context=context, hub_context=hub_context,
                        platform=platform)
@@ -142,7 +148,7 @@ def destroy_cmd(
             raise UsageError("lab hub destroy asks for confirmation: pass --yes when not at a terminal")
         if not ui.confirm(ui.hub_destroy_question(planned)):
             ui.info("nothing destroyed")
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_FAILED)
     view, writer, emit = _view(output, events)
     try:
         result = hub.destroy(request, emit)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from illm_lab import ui
-from illm_lab.cli.deploy import InstanceOpt
+from illm_lab.cli.options import InstanceOpt
 
 
 def register(app: typer.Typer) -> None:

@@ -34,6 +34,33 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a param: key=value (dotted keys reach into objects)."),
 ]
+# -- cluster options: where an experiment runs -------------------------------------------------
+KubeconfigOpt = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="Kubeconfig file [default: $KUBECONFIG].")
+]
+ContextOpt = Annotated[
+    str | None, typer.Option("--context", help="Kubeconfig context for every cluster role.")
+]
+TargetContextOpt = Annotated[
+    str | None, typer.Option("--target-context", help="Context of the target cluster (wins over --context).")
+]
+LoadgenContextOpt = Annotated[
+    str | None, typer.Option("--loadgen-context", help="Context of the loadgen cluster.")
+]
+HubContextOpt = Annotated[str | None, typer.Option("--hub-context", help="Context of the hub cluster.")]
+InstanceOpt = Annotated[
+    str | None,
+    typer.Option("--instance", help="Name a second deployed copy of the experiment [default: none]."),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force-conflicts", help="Take over fields another field manager owns."),
+]
+
+# -- report options: what a run leaves behind ---------------------------------------------------
+EventsOpt = Annotated[Path | None, typer.Option("--events", help="Write the event stream as JSON lines.")]
+JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report.")]
+
 ValuesOpt = Annotated[
     list[Path] | None,
     typer.Option("--values", "-f", help="YAML file of param values (repeatable)."),

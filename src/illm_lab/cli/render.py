@@ -9,6 +9,7 @@ import typer
 
 from illm_lab import ui
 from illm_lab.base import paths
+from illm_lab.base.errors import EXIT_FAILED
 from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
 
 
@@ -71,4 +72,4 @@ def lint_cmd(
     data = [r.as_dict() for r in results]
     show(output, data, lambda: ui.lint_report(data))
     if not all(r.ok for r in results):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)

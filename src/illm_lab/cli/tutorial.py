@@ -9,16 +9,24 @@ from typing import Annotated
 import typer
 
 from illm_lab import ui
+from illm_lab.base.errors import EXIT_BAD_INPUT
 from illm_lab.cli.conduct import duration_flag, run_and_report
-from illm_lab.cli.deploy import (
+from illm_lab.cli.options import (
     ContextOpt,
+    EventsOpt,
+    Format,
     HubContextOpt,
     InstanceOpt,
+    JunitOpt,
     KubeconfigOpt,
     LoadgenContextOpt,
+    OutputOpt,
+    SetOpt,
     TargetContextOpt,
+    ValuesOpt,
+    settings,
+    show,
 )
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
 
 app = typer.Typer(
     help="Guided tutorials on a live cluster: deploy, follow the checkpoints, get each verified.",
@@ -30,8 +38,6 @@ KeepOpt = Annotated[bool, typer.Option("--keep", help="Leave the deployment runn
 CiOpt = Annotated[
     bool, typer.Option("--ci", help="Non-interactive: checkpoints run as checks (each after its solution).")
 ]
-EventsOpt = Annotated[Path | None, typer.Option("--events", help="Write the event stream as JSON lines.")]
-JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report.")]
 CheckTimeoutOpt = Annotated[
     str | None,
     typer.Option("--check-timeout", help="Deadline of every check, e.g. 30s [default: 5s in a session]."),
@@ -48,7 +54,7 @@ def list_cmd(ctx: typer.Context, output: OutputOpt = Format.table) -> None:
     for problem in problems:
         ui.error(problem)
     if problems:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @app.command("show")
@@ -184,7 +190,7 @@ def check_cmd(
 ) -> None:
     """Verify a checkpoint now (from a second terminal, beside the session); the session sees the
     result and moves on. Exit 0 if it passed, 1 if not yet."""
-    from illm_lab.base.errors import EXIT_FAILED, EXIT_INTERRUPTED
+    from illm_lab.base.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
     from illm_lab.tutorial import verify
 
     outcome = verify.check(
@@ -197,7 +203,7 @@ def check_cmd(
         raise typer.Exit(EXIT_INTERRUPTED)
     data = outcome.as_dict()
     show(output, data, lambda: ui.tutorial_check(data))
-    raise typer.Exit(0 if outcome.passed else EXIT_FAILED)
+    raise typer.Exit(EXIT_OK if outcome.passed else EXIT_FAILED)
 
 
 @app.command("reset")
