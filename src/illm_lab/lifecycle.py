@@ -70,7 +70,6 @@ def select_entries(request: ConductRequest) -> list[catalog.Entry]:
 
 
 def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductReport]:
-    from illm_lab.catalog import params
     from illm_lab.conduct.pipeline import conduct
     from illm_lab.config import selection as targets
 
@@ -79,8 +78,8 @@ def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductRepo
         raise UsageError("--instance names one deployed copy: give a single experiment with it")
     prepared = []
     for entry in entries:
-        resolved = params.resolve(entry.experiment, request.values, request.sets)
-        entry = catalog.bind(entry, resolved)
+        ready = catalog.prepare(entry, request.values, request.sets)
+        entry, resolved = ready.entry, ready.params
         chosen = targets.select(
             entry.experiment,
             list(entry.experiment.spec.clusters),
@@ -307,7 +306,6 @@ def validate(
     """Run the checks against what is deployed now; apply and delete nothing (job checks create
     and remove their own Job, recorded in a run of the ledger)."""
     from illm_lab.base.errors import LabError
-    from illm_lab.catalog import params
     from illm_lab.conduct.checking import CheckSession, all_checks
     from illm_lab.config import selection as targets
     from illm_lab.deploy.deployment import open_cluster
@@ -315,8 +313,8 @@ def validate(
     from illm_lab.ledger import Ledger
 
     entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
-    resolved = params.resolve(entry.experiment, values, sets)
-    entry = catalog.bind(entry, resolved)
+    ready = catalog.prepare(entry, values, sets)
+    entry, resolved = ready.entry, ready.params
     checks = all_checks(entry.experiment, with_checkpoints=True)
     roles: list[str] = sorted({str(c.cluster) for c, _ in checks})
     chosen = targets.select(

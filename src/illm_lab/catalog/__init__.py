@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from illm_lab.catalog.entries import (
         MANIFEST,
         Entry,
+        Prepared,
         Problem,
         bind,
         discover,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         load,
         load_all,
         load_checked,
+        prepare,
         select,
         validation_problems,
     )
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MANIFEST",
     "Entry",
+    "Prepared",
     "Problem",
     "bind",
     "discover",
@@ -37,6 +40,7 @@ __all__ = [
     "load",
     "load_all",
     "load_checked",
+    "prepare",
     "select",
     "validation_problems",
 ]

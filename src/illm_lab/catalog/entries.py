@@ -188,3 +188,21 @@ def select(
     if tags:
         out = [e for e in out if set(tags) <= set(e.experiment.metadata.tags)]
     return out
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An experiment ready for a run: its params resolved from the defaults, `--values` files
+    and `--set` overrides, and bound into its checks (the manifest validated again with them)."""
+
+    entry: Entry
+    params: dict[str, Any]
+
+
+def prepare(entry: Entry, values: list[Path] | None = None, sets: list[str] | None = None) -> Prepared:
+    """The one path from a loaded experiment to what a run uses: resolve params, then bind.
+    Every command that renders or runs an experiment goes through here."""
+    from illm_lab.catalog import params
+
+    resolved = params.resolve(entry.experiment, values, sets)
+    return Prepared(bind(entry, resolved), resolved)

@@ -36,11 +36,11 @@ def _prepare(
 ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     from illm_lab import catalog
     from illm_lab.base import paths
-    from illm_lab.catalog import params
     from illm_lab.config import selection as targets
 
-    entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
-    resolved = params.resolve(entry.experiment, values, set_)
+    ready = catalog.prepare(catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment),
+                            values, set_)
+    entry, resolved = ready.entry, ready.params
     chosen = targets.select(
         entry.experiment, list(entry.experiment.spec.clusters), kubeconfig=kubeconfig,
         context=context, role_contexts=roles,

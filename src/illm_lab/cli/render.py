@@ -32,12 +32,11 @@ def render_cmd(
 ) -> None:
     """Render an experiment's manifests (and Helm values) to YAML, without a cluster."""
     from illm_lab import catalog
-    from illm_lab.catalog import params
     from illm_lab.rendering import output, render
 
-    entry = catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment)
-    resolved = params.resolve(entry.experiment, values, set_)
-    rendering = render.render(entry, resolved)
+    ready = catalog.prepare(catalog.find(paths.experiments_dir(settings(ctx).experiments_dir), experiment),
+                            values, set_)
+    rendering = render.render(ready.entry, ready.params)
     if out is None:
         ui.text(output.render_stream(rendering, show_secrets=show_secrets))
     else:

@@ -60,7 +60,7 @@ def hub_target(entry_experiment: Any, request: HubRequest) -> Target:
 
 
 def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
-    from illm_lab.catalog import params
+    from illm_lab import catalog
     from illm_lab.clusters import provision
     from illm_lab.deploy.deployment import deploy_run, open_cluster
     from illm_lab.engine.inventory import Inventory
@@ -69,7 +69,8 @@ def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
 
     started = time.monotonic()
     entry = platform.load(request.platform)
-    resolved = params.resolve(entry.experiment, request.values, request.sets)
+    ready = catalog.prepare(entry, request.values, request.sets)
+    entry, resolved = ready.entry, ready.params
     rendering = render.render(entry, resolved)
     if request.components:
         rendering = platform.select(rendering, request.components)
