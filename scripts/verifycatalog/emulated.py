@@ -9,7 +9,7 @@ The objects applied are the ones rendered for the target version, as counted and
 components are handed to `deploy_run` already rendered (marked as manifests), instead of being
 rendered again for the emulator's own reported version. Namespaces, waves, hooks, waits and prune
 are the engine's; the load workflow and tutorial solutions are applied after, as conduct does.
-Removal is `deploy.remove_outstanding` (the ledger and the instance label), and afterwards the
+Removal is `deploy.teardown.remove_outstanding` (the ledger and the instance label), and afterwards the
 emulator's whole store is searched for anything of the instance or in its Namespaces.
 """
 
@@ -22,7 +22,8 @@ from typing import Any
 from illm_lab.base.errors import LabError
 from illm_lab.catalog import Entry
 from illm_lab.config.selection import Target
-from illm_lab.deploy.deployment import deploy_run, open_cluster, remove_outstanding, roles_of
+from illm_lab.deploy.deployment import deploy_run, open_cluster, roles_of
+from illm_lab.deploy.teardown import remove_outstanding
 from illm_lab.engine.apply import Applier, plan
 from illm_lab.engine.events import Event, ObjectApplied
 from illm_lab.engine.inventory import LABEL_INSTANCE, Inventory

@@ -34,7 +34,8 @@ from illm_lab.catalog import Entry
 from illm_lab.charts import ChartCache, locate, render_chart
 from illm_lab.charts.rendering import secret_values
 from illm_lab.config.selection import Target
-from illm_lab.deploy.deployment import open_cluster, remove_outstanding, roles_of
+from illm_lab.deploy.deployment import open_cluster, roles_of
+from illm_lab.deploy.teardown import remove_outstanding
 from illm_lab.engine import prune
 from illm_lab.engine.apply import Applier, Desired, plan
 from illm_lab.engine.inventory import LABEL_INSTANCE, NAMESPACES_COMPONENT, Inventory

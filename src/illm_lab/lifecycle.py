@@ -228,7 +228,7 @@ def down(
     on_event: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     from illm_lab.config import selection as targets
-    from illm_lab.deploy import deployment as deploy
+    from illm_lab.deploy import teardown
     from illm_lab.ledger import Ledger
 
     entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
@@ -254,7 +254,7 @@ def down(
     if kubeconfig or context:
         chosen = targets.select(entry.experiment, sorted(outstanding), kubeconfig=kubeconfig, context=context)
     started = time.monotonic()
-    result = deploy.delete_instance(
+    result = teardown.delete_instance(
         entry, instance=chosen_instance, targets=chosen, on_event=on_event, ledger=ledger
     )
     data = result.as_dict()

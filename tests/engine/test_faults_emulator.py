@@ -21,7 +21,7 @@ import pytest
 
 from illm_lab import catalog, kube
 from illm_lab.base.identity import ObjectRef
-from illm_lab.deploy.deployment import delete_instance
+from illm_lab.deploy.teardown import delete_instance
 from illm_lab.engine.apply import Applier, plan
 from illm_lab.engine.inventory import Inventory
 from illm_lab.engine.readiness import Verdict

@@ -191,7 +191,7 @@ class ConductRun:
 
     def teardown(self, run: Run) -> None:
         """Remove the objects, then the clusters lab created — unless kept; always close."""
-        from illm_lab.deploy.deployment import remove_everything
+        from illm_lab.deploy.teardown import remove_everything
 
         report = self.report
         report.kept = self.options.keep or (self.options.keep_on_failure and not report.passed)

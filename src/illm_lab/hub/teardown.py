@@ -38,7 +38,7 @@ def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
     from illm_lab.base.errors import UsageError
     from illm_lab.clusters import delete_by_name
     from illm_lab.config import selection as targets
-    from illm_lab.deploy.deployment import remove_everything
+    from illm_lab.deploy.teardown import remove_everything
     from illm_lab.engine.inventory import Inventory
     from illm_lab.hub.openbao import forget_keys
     from illm_lab.ledger import Ledger
