@@ -21,7 +21,7 @@ from illm_lab.conduct.live import Session
 from illm_lab.conduct.options import ConductOptions
 from illm_lab.conduct.report import ConductReport
 from illm_lab.conduct.run import ConductRun
-from illm_lab.conduct.steps import Steps
+from illm_lab.base.steps import Steps
 from illm_lab.config.selection import Target
 from illm_lab.rendering.render import Rendering
 
@@ -55,7 +55,8 @@ def conduct(
         experiment=name, instance=instance, params=masked(entry.experiment, params), dry_run=options.dry_run
     )
     guard = interrupts or Interrupts()
-    steps = Steps(report, emit, guard)
+    steps = Steps(emit, name, report.steps,
+                  stop=lambda: guard.stop.is_set() and not guard.shielded)
     emit(ev.Event(ev.RUN_STARTED, name, {"instance": instance, "dryRun": options.dry_run}))
     try:
         rendering = _prepare(entry, params, targets, report, steps)

@@ -10,25 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from illm_lab.base.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from illm_lab.base.steps import StepRecord
 from illm_lab.checks.result import CheckResult
 
 REPORT_SCHEMA = "lab.illm.io/report/v1"
-
-
-@dataclass
-class StepRecord:
-    name: str
-    status: str = "running"  # running | ok | failed | skipped | interrupted
-    seconds: float = 0.0
-    message: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "durationSeconds": round(self.seconds, 3),
-            "message": self.message,
-        }
 
 
 @dataclass

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from illm_lab.base import events as ev
 from illm_lab.base.errors import LabError, UsageError
+from illm_lab.base.steps import Steps
 from illm_lab.catalog import Entry
 from illm_lab.conduct.interrupts import Interrupts
 from illm_lab.conduct.live import LiveRun, Session
 from illm_lab.conduct.options import ConductOptions
 from illm_lab.conduct.report import ConductReport
-from illm_lab.conduct.steps import Steps
 from illm_lab.config.selection import Target
 from illm_lab.engine import events as engine_events
 from illm_lab.rendering.render import Rendering

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from illm_lab.base.steps import Emit, Steps
 from illm_lab.config.selection import Target
 from illm_lab.hub import platform
-from illm_lab.hub.steps import Emit, Steps
 
 
 @dataclass
@@ -75,7 +75,7 @@ def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
     if request.components:
         rendering = platform.select(rendering, request.components)
     target = hub_target(entry.experiment, request)
-    steps = Steps(emit)
+    steps = Steps(emit, platform.EXPERIMENT)
     inventory = Inventory(entry.name, platform.INSTANCE)
     ledger = Ledger()
     result: dict[str, Any] = {"instance": platform.INSTANCE, "components": [], "openbao": None}
@@ -115,7 +115,7 @@ def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
         ok = True
     finally:
         steps.finish(ok)
-    result["steps"] = [s.as_dict() for s in steps.done]
+    result["steps"] = [s.as_dict() for s in steps.records]
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
 

@@ -22,6 +22,7 @@ from illm_lab.model.experiment import Experiment
 from illm_lab.rendering.render import Rendering
 
 INSTANCE = "lab-hub"  # the hub's instance id (ledger, labels); never an experiment's default
+EXPERIMENT = "hub"  # the name hub commands carry in the event stream
 CLUSTER = "lab-hub"  # the name of the hub cluster lab creates
 ROLE = "hub"
 OPENBAO = "openbao"

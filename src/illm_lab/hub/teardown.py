@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from illm_lab.base.steps import Emit, Steps
 from illm_lab.hub import platform
 from illm_lab.hub.bootstrap import HubRequest
-from illm_lab.hub.steps import Emit, Steps
 
 
 def plan(request: HubRequest) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
         chosen = targets.select(experiment, [platform.ROLE], kubeconfig=request.kubeconfig,
                                 context=request.context,
                                 role_contexts={platform.ROLE: request.hub_context})
-    steps = Steps(emit)
+    steps = Steps(emit, platform.EXPERIMENT)
     ledger = Ledger()
     result: dict[str, Any] = {"instance": platform.INSTANCE}
     ok = False
