@@ -129,13 +129,11 @@ def deploy_run(
     components wave by wave (hooks around each chart), wait, then prune what this instance
     deployed before and no longer renders."""
     from illm_lab.engine import prune as pruning
-    from illm_lab.engine.apply import Applier
 
     emit = on_event or (lambda _e: None)
     started = time.monotonic()
     before = ledger.outstanding(inventory.instance)
     roles = roles_of(rendering)
-    previous = {role: ledger.live_hashes(inventory.instance, role) for role in roles}
     result = DeployResult(rendering.experiment.metadata.name, inventory.instance, run.id)
     for role in roles:
         cluster = (clusters or {}).get(role)
@@ -145,29 +143,8 @@ def deploy_run(
         try:
             result.clusters[role] = {"context": cluster.context, "server": cluster.server}
             _render_charts(cluster, rendering, role, result, emit)
-            applier = Applier(
-                cluster, inventory, force_conflicts=force_conflicts, previous=previous[role],
-                recorder=run.recorder(role), on_event=emit, role=role,
-            )
-            kept: list[ObjectRef] = []
-            groups = waves([c for c in rendering.components if c.cluster == role])
-            for i, wave in enumerate(groups or [[]]):
-                if i == 0:
-                    owned = _owned_namespaces(cluster, inventory, rendering.namespaces.get(role, []), emit)
-                    namespaces = [(NAMESPACES_COMPONENT, owned)]
-                    kept += _apply_wave(
-                        cluster, applier, inventory, namespaces, [], rendering, result, emit
-                    )
-                for comp in wave:
-                    kept += _run_hooks(
-                        cluster, applier, inventory, comp, comp.hooks_before, run, role, result, emit
-                    )
-                pairs = [(c.name, c.objects) for c in wave]
-                kept += _apply_wave(cluster, applier, inventory, pairs, wave, rendering, result, emit)
-                for comp in wave:
-                    kept += _run_hooks(
-                        cluster, applier, inventory, comp, comp.hooks_after, run, role, result, emit
-                    )
+            kept = _deploy_role(cluster, run, ledger, rendering, inventory, role, result,
+                                force_conflicts, emit)
             if prune:
                 kept += _workflow_refs(rendering, role, inventory)
                 result.pruned += _prune(cluster, inventory, role, kept, before.get(role),
@@ -177,6 +154,34 @@ def deploy_run(
                 cluster.close()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _deploy_role(
+    cluster: Cluster, run: Run, ledger: Ledger, rendering: Rendering, inventory: Inventory,
+    role: str, result: DeployResult, force_conflicts: bool, emit: Emit,
+) -> list[ObjectRef]:
+    """One role's Namespaces, then its components wave by wave with each chart's hooks around
+    its objects; returns every object this deploy keeps (for prune)."""
+    from illm_lab.engine.apply import Applier
+
+    applier = Applier(
+        cluster, inventory, force_conflicts=force_conflicts,
+        previous=ledger.live_hashes(inventory.instance, role), recorder=run.recorder(role),
+        on_event=emit, role=role,
+    )
+    owned = _owned_namespaces(cluster, inventory, rendering.namespaces.get(role, []), emit)
+    kept = _apply_wave(cluster, applier, inventory, [(NAMESPACES_COMPONENT, owned)], [], rendering,
+                       result, emit)
+    for wave in waves([c for c in rendering.components if c.cluster == role]):
+        for comp in wave:
+            kept += _run_hooks(cluster, applier, inventory, comp, comp.hooks_before, run, role,
+                               result, emit)
+        pairs = [(c.name, c.objects) for c in wave]
+        kept += _apply_wave(cluster, applier, inventory, pairs, wave, rendering, result, emit)
+        for comp in wave:
+            kept += _run_hooks(cluster, applier, inventory, comp, comp.hooks_after, run, role,
+                               result, emit)
+    return kept
 
 
 def _owned_namespaces(
