@@ -100,8 +100,9 @@ def test_workload_wait_timeout_names_what_and_last_status(
     with pytest.raises(kerrors.WaitTimeout) as caught:
         wait_for(cluster, ref, rule, deadline=time.monotonic() + 0.3)
     message = str(caught.value)
-    assert f"waiting for {ref} {what}; last status: " in message
-    assert message.split("last status: ")[1]
+    assert message.startswith(f"{ref}: ")
+    assert f"; timed out after 0.3s waiting for {what}" in message
+    assert "last status: " in (caught.value.detail or "")
 
 
 def test_failed_job_ends_the_wait_at_once(emulator: LabEmulator, cluster: kube.Cluster,
@@ -194,8 +195,8 @@ def test_dropped_watch_resumes_from_the_last_resource_version(
     emulator.create(o.deployment("d", "default", replicas=2))
     ref = ObjectRef("apps/v1", "Deployment", "d", "default")
     with kube.connect(proxy.kubeconfig, None) as cluster:
-        fut = in_background(pool, lambda: wait_for(
-            cluster, ref, readiness.deployment, deadline=time.monotonic() + 10))
+        fut = in_background(pool, lambda: wait_for(  # the Deployment's own watch only
+            cluster, ref, readiness.deployment, deadline=time.monotonic() + 10, pods=False))
         proxy.wait_held(timeout=5)
         emulator.set_status("apps/v1", "Deployment", "default", "d", {
             "observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 1})
@@ -216,8 +217,8 @@ def test_expired_resource_version_relists(
     emulator.create(o.deployment("d", "default"))
     ref = ObjectRef("apps/v1", "Deployment", "d", "default")
     with kube.connect(proxy.kubeconfig, None) as cluster:
-        fut = in_background(pool, lambda: wait_for(
-            cluster, ref, readiness.deployment, deadline=time.monotonic() + 10))
+        fut = in_background(pool, lambda: wait_for(  # the Deployment's own watch only
+            cluster, ref, readiness.deployment, deadline=time.monotonic() + 10, pods=False))
         proxy.wait_held(timeout=5)
         emulator.auto_ready("Deployment", after=0)
         emulator.create(o.configmap("bump", "default"))
@@ -237,5 +238,5 @@ def test_wait_all_reports_a_failed_job_without_waiting_for_the_others(
     fut = in_background(pool, lambda: wait_all(cluster, refs, deadline=time.monotonic() + 120))
     emulator.set_status("batch/v1", "Job", "default", "j", {"failed": 1, "conditions": [
         {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "boom"}]})
-    with pytest.raises(kerrors.WaitFailed, match="Job default/j completion: job failed: boom"):
+    with pytest.raises(kerrors.WaitFailed, match="Job default/j: 0/1 succeeded: job failed: boom"):
         fut.result(RESULT_TIMEOUT)  # well before the Deployment's two-minute deadline

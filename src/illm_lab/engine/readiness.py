@@ -49,7 +49,11 @@ def deployment(obj: Obj | None) -> Verdict:
     updated, total = int(st.get("updatedReplicas", 0)), int(st.get("replicas", 0))
     available = int(st.get("availableReplicas", 0))
     status = f"{available}/{want} available, {updated} updated"
-    progressing = _conditions(obj).get("Progressing") or {}
+    conds = _conditions(obj)
+    failure = conds.get("ReplicaFailure") or {}
+    if failure.get("status") == "True":  # e.g. pods forbidden by PodSecurity or a quota
+        status += f", {failure.get('reason') or 'ReplicaFailure'}: {failure.get('message', '')}"
+    progressing = conds.get("Progressing") or {}
     if progressing.get("reason") == "ProgressDeadlineExceeded":
         return Verdict(False, status, f"progress deadline exceeded: {progressing.get('message', '')}")
     if not _observed(obj):
@@ -233,6 +237,28 @@ def ready(obj: Obj) -> tuple[bool, str]:
         rule = condition("Ready") if _status(obj).get("conditions") else (lambda _o: Verdict(True, "exists"))
     verdict = rule(obj)
     return verdict.done, verdict.failed or verdict.status
+
+
+def progress(obj: Obj | None) -> tuple[int, int, str] | None:
+    """How far a workload is, as `(have, want, word)`: `(1, 2, "ready")` reads "1/2 ready".
+    Deployments and DaemonSets count available pods (what their rollout waits for), StatefulSets
+    ready ones, Jobs succeeded completions, a Pod its ready containers. None for other kinds."""
+    if obj is None:
+        return None
+    kind, spec, st = obj.get("kind"), obj.get("spec") or {}, _status(obj)
+    if kind == "Deployment":
+        return int(st.get("availableReplicas", 0)), int(spec.get("replicas", 1)), "ready"
+    if kind == "StatefulSet":
+        return int(st.get("readyReplicas", 0)), int(spec.get("replicas", 1)), "ready"
+    if kind == "DaemonSet":
+        return int(st.get("numberAvailable", 0)), int(st.get("desiredNumberScheduled", 0)), "ready"
+    if kind == "Job":
+        return int(st.get("succeeded", 0)), int(spec.get("completions") or 1), "succeeded"
+    if kind == "Pod":
+        containers = st.get("containerStatuses") or []
+        want = len(containers) or len(spec.get("containers") or []) or 1
+        return sum(1 for c in containers if c.get("ready")), want, "ready"
+    return None
 
 
 def for_kind(kind: str) -> Condition | None:

@@ -5,7 +5,8 @@ Public API (other packages code against these names):
 - `connect(kubeconfig, context) -> Cluster` — read-only use of the kubeconfig; ConfigError (exit 2)
   when it is malformed, `errors.Unreachable` (a ClusterError, exit 3) on the first request to a
   server that does not answer.
-- `Cluster` — `server_version`, `get`, `list`, `observe` (list + watch), `events`, `pod_logs`,
+- `Cluster` — `server_version`, `get`, `list`, `observe` (list + watch of one object),
+  `observe_many` (list + watch by selector), `events`, `pod_logs`,
   `proxy_get`, `create`, `apply` (server-side apply), `delete` (foreground, optional wait), `close`.
 - `portforward.PortForward` — a loopback listener forwarding to a Service's pod over the
   API server's WebSocket port-forward (started, re-resolved on failure, closed with its threads).

@@ -177,6 +177,19 @@ class Cluster:
             self.transport, res, name, _ns(res, namespace), deadline=deadline, cancel=cancel
         )
 
+    def observe_many(
+        self, api_version: str, kind: str, namespace: str | None = None, *,
+        label_selector: str | None = None, field_selector: str | None = None,
+        deadline: float, cancel: watch.Cancel | None = None,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """`(ADDED|MODIFIED|DELETED, object)` for each object the selectors match, first as
+        listed, then as it changes, until `deadline` or `cancel`. See `kube/watch.py`."""
+        res = self.resource(api_version, kind)
+        return watch.observe_many(
+            self.transport, res, _ns(res, namespace), label_selector=label_selector,
+            field_selector=field_selector, deadline=deadline, cancel=cancel,
+        )
+
     # -- writes ---------------------------------------------------------------------------
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create `obj`; raises Conflict (409) if it exists."""
