@@ -13,7 +13,8 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,28 @@ def all_checks(experiment: Experiment, *, with_checkpoints: bool) -> list[tuple[
         for cp in tutorial.checkpoints:
             out += [(c, cp.name) for c in cp.checks]
     return out
+
+
+CHECK_WORKERS = 8
+
+
+def run_concurrently(
+    session: CheckSession, checks: Sequence[m.AnyCheck], *, workers: int = CHECK_WORKERS
+) -> Iterator[CheckResult]:
+    """Run independent `checks` at the same time (at most `workers` at once) and yield their
+    results in the order the checks are declared, each as soon as it and those before it are
+    done. Checks only read the clusters (a `job` check creates a Job of its own name), so their
+    order cannot change their outcome; a tutorial checkpoint's checks, which follow its
+    solution, are not independent and are run one by one by the caller."""
+    if len(checks) <= 1 or workers <= 1:
+        for check in checks:
+            yield session.run(check)
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(checks)),
+                            thread_name_prefix="lab-check") as pool:
+        futures = [pool.submit(session.run, check) for check in checks]
+        for future in futures:
+            yield future.result()
 
 
 class CheckSession:

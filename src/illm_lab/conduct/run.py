@@ -148,7 +148,8 @@ class ConductRun:
             step.message = ", ".join(f"{n} {a}" for a, n in sorted(self.report.objects.items()))
 
     def run_checks(self, run: Run) -> None:
-        """The checks, then (non-interactive) each checkpoint's checks after its solution."""
+        """The experiment's checks, at the same time (they are independent), then (non-interactive)
+        each checkpoint's checks, one after another, after its solution."""
         from illm_lab.conduct.checking import CheckSession
 
         self.checking = CheckSession(
@@ -157,9 +158,16 @@ class ConductRun:
             forwards=self.forwards,
         )
         with self.steps("checks") as step:
+            from illm_lab.conduct.checking import run_concurrently
+
+            independent = [c for c, cp in self.checks if cp is None]
+            for result in run_concurrently(self.checking, independent):
+                self._record(run, result)  # in declared order, each as soon as it is known
             solved: set[str] = set()
             for check, checkpoint in self.checks:
-                if checkpoint is not None and checkpoint not in solved:
+                if checkpoint is None:
+                    continue  # done above
+                if checkpoint not in solved:
                     solved.add(checkpoint)  # do what the learner would, then check it
                     self._solve(run, checkpoint)
                 self._record(run, self.checking.run(check, checkpoint))

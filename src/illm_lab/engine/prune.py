@@ -3,10 +3,20 @@
 What belongs to an instance is known two ways, and prune uses both: the ledger's previous runs
 (which name objects even if someone removed their labels, or a run was killed right after asking
 for them) and the `lab.illm.io/instance` label on live objects (which finds objects a lost ledger
-forgot). Deletion walks the apply phases backwards — namespaced objects, other cluster-scoped
-objects, Namespaces, CRDs — deleting each phase concurrently with foreground propagation and
-waiting until each object is really gone before the next phase starts, all within one deadline.
-An object already gone is fine; one that outlives the deadline is reported with what holds it.
+forgot).
+
+Deletion records the intent for every object in one ledger write, then goes in three stages —
+every object but Namespaces and CRDs, then Namespaces, then CRDs. Within a stage every DELETE is
+sent first (a bounded pool of concurrent requests, foreground propagation), and only then is each
+object waited for (a watch per object, concurrently), so the stage takes as long as its slowest
+object rather than the sum. An object inside a Namespace that is deleted too (one the instance
+owns) gets no DELETE of its own: it goes with its Namespace, which the namespace controller
+empties itself, rather than waiting first for a foreground delete of each workload, whose
+garbage collection took longer still on the tier-3 cluster (docs/benchmarks.md, P8) — and it
+counts as removed once its Namespace is confirmed gone (a GET first tells whether it was still
+there). Removal is recorded
+once a stage's objects are confirmed gone, all within one deadline. An object already gone is
+fine; one that outlives the deadline is reported with what holds it.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from illm_lab.base.errors import ClusterError, LabError
 from illm_lab.base.identity import ObjectRef
 from illm_lab.engine.events import Event, ObjectDeleted, PhaseStarted
 from illm_lab.engine.inventory import Inventory
-from illm_lab.engine.order import Phase, deletion_phases
+from illm_lab.engine.order import Phase
 from illm_lab.kube import Cluster
 from illm_lab.kube import errors as kerrors
 
@@ -81,6 +91,18 @@ def stale(
     return sorted(out.values())
 
 
+def stages(refs: Iterable[ObjectRef]) -> list[tuple[str, list[ObjectRef]]]:
+    """`refs` in the order they are deleted: everything but Namespaces and CRDs at once (other
+    cluster-scoped objects do not hold namespaced ones), then Namespaces, then CRDs (whose custom
+    objects went in the stages before)."""
+    groups: dict[str, list[ObjectRef]] = {"objects": [], "namespaces": [], "crds": []}
+    for ref in refs:
+        phase = phase_of_ref(ref)
+        key = {Phase.CRDS: "crds", Phase.NAMESPACES: "namespaces"}.get(phase, "objects")
+        groups[key].append(ref)
+    return [(name, sorted(items)) for name, items in groups.items() if items]
+
+
 def delete_all(
     cluster: Cluster,
     refs: Iterable[ObjectRef],
@@ -91,37 +113,85 @@ def delete_all(
     on_event: Callable[[Event], None] | None = None,
     role: str = "target",
 ) -> list[Removal]:
-    """Delete `refs` in reverse apply order, waiting for each to be gone; `deadline` is a
-    `time.monotonic()` value (default: two minutes from now). Raises a ClusterError naming the
-    objects that could not be deleted, after trying all of them."""
+    """Delete `refs` (see the module's docstring for the order) and wait until each is gone;
+    `deadline` is a `time.monotonic()` value (default: two minutes from now). The intent for all
+    of them is recorded before the first request. Raises a ClusterError naming the objects that
+    could not be deleted, after trying all of them."""
     emit = on_event or (lambda _e: None)
     end = deadline if deadline is not None else time.monotonic() + DEFAULT_DEADLINE
     unique = {r.key: r for r in refs}
     removals: list[Removal] = []
+    if not unique:
+        return removals
+    if recorder is not None:
+        recorder.intend_delete(sorted(unique.values()))
 
-    def one(ref: ObjectRef) -> Removal:
+    def send(ref: ObjectRef) -> Removal:
         try:
             existed = cluster.delete(
-                ref.api_version, ref.kind, ref.name, ref.namespace, wait=True, deadline=end
+                ref.api_version, ref.kind, ref.name, ref.namespace, wait=False, deadline=end
             )
         except (kerrors.UnknownKind, kerrors.NotFound):
             existed = False
         except LabError as exc:
             return Removal(ref, "failed", str(exc))
-        removal = Removal(ref, "deleted" if existed else "gone")
-        emit(ObjectDeleted(ref, removal.action))
-        return removal
+        return Removal(ref, "deleted" if existed else "gone")
 
+    def confirm(sent: Removal) -> Removal:
+        if sent.action == "deleted":
+            ref = sent.ref
+            try:
+                res = cluster.resource(ref.api_version, ref.kind)
+                cluster.wait_deleted(res, ref, deadline=end)
+            except (kerrors.UnknownKind, kerrors.NotFound):
+                pass  # the kind itself went (its CRD deleted): so did the object
+            except LabError as exc:
+                return Removal(ref, "failed", str(exc))
+        if sent.action != "failed":
+            emit(ObjectDeleted(sent.ref, sent.action))
+        return sent
+
+    def present(ref: ObjectRef) -> Removal:
+        try:
+            there = cluster.get(ref.api_version, ref.kind, ref.name, ref.namespace) is not None
+        except (kerrors.UnknownKind, kerrors.NotFound):
+            there = False
+        except LabError as exc:
+            return Removal(ref, "failed", str(exc))
+        return Removal(ref, "deleted" if there else "gone")
+
+    namespaces = {r.name for r in unique.values() if r.kind == "Namespace" and not r.namespace}
+    cascaded = [r for r in unique.values() if r.namespace in namespaces]
+    direct = [r for r in unique.values() if r.namespace not in namespaces]
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lab-delete") as pool:
-        for phase, items in deletion_phases(unique.values(), phase_of_ref):
-            emit(PhaseStarted(role, f"delete {phase.name.lower()}", len(items)))
-            if recorder is not None:
-                recorder.intend_delete(items)
-            done = list(pool.map(one, items))
+        # what goes with its Namespace: was it there? (decided before the Namespace is deleted)
+        with_namespace = list(pool.map(present, sorted(cascaded)))
+        for name, items in stages(direct):
+            emit(PhaseStarted(role, f"delete {name}", len(items)))
+            sent = list(pool.map(send, items))
+            # waits hold a thread each while the object lingers: a pool of their own, so the
+            # DELETEs above are all out before the first wait starts
+            with ThreadPoolExecutor(max_workers=max(1, min(len(sent), 4 * workers)),
+                                    thread_name_prefix="lab-delete-wait") as waits:
+                done = list(waits.map(confirm, sent))
+            if name == "namespaces":
+                gone = {r.ref.name for r in done if r.action != "failed"}
+                why = {r.ref.name: r.error for r in done if r.action == "failed" and r.error}
+                for r in with_namespace:
+                    if r.action == "failed" or r.ref.namespace not in gone:
+                        cause = why.get(str(r.ref.namespace))
+                        r.action, r.error = "failed", r.error or (
+                            f"its namespace {r.ref.namespace} remains"
+                            + (f" ({cause})" if cause else ""))
+                    else:
+                        emit(ObjectDeleted(r.ref, r.action))
+                done = with_namespace + done
             if recorder is not None:
                 recorder.deleted(done)
             removals += done
-    failed = [r for r in removals if r.action == "failed"]
+    # the root cause first: an object's own failure before "its namespace remains"
+    failed = sorted((r for r in removals if r.action == "failed"),
+                    key=lambda r: (r.ref.namespace in namespaces, str(r.ref)))
     if failed:
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         raise ClusterError(f"could not delete {failed[0].ref}: {failed[0].error}{more}")
