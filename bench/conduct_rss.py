@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                             "conduct",
                             "checks-demo",
                             "--ci",
+                            "--allow-commands",
                             *kube,
                         ],
                         env,

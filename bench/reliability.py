@@ -335,6 +335,8 @@ def measure_security(plan: Plan) -> dict[str, Any]:
         scan = security.token_scan(path)
     with workdir() as path:
         privacy = security.state_privacy(path)
+    with workdir() as path:
+        gate = security.command_gate(path)
     shells = security.shell_uses(REPO / "src")
     return {
         "escapes": {
@@ -355,6 +357,8 @@ def measure_security(plan: Plan) -> dict[str, Any]:
             "exposed": privacy.exposed,
         },
         "shell": [str(s) for s in shells],
+        "commandGate": {"refused": gate.refused, "attempts": 2, "ranUnasked": gate.ran_unasked,
+                        "runsRecorded": gate.runs_recorded, "ranWithFlag": gate.ran_with_flag},
     }
 
 
@@ -542,7 +546,19 @@ def _security_section(data: dict[str, Any]) -> list[str]:
         f"{len(priv['exposed'])} of {priv['files']} files (kubeconfigs: {priv['kubeconfigs']}); events file "
         f"{scan['eventsMode']} | 0 |",
         f"| `shell=True`, `os.system`, `os.popen`, ... in src/ (AST scan) | {len(data['shell'])} | 0 |",
+        *_command_gate_row(data.get("commandGate")),
         "",
+    ]
+
+
+def _command_gate_row(gate: dict[str, Any] | None) -> list[str]:
+    if gate is None:
+        return []
+    return [
+        f"| `command` check (a local program) run by `lab conduct` or `lab validate` without "
+        f"`--allow-commands` (then run with it: {'yes' if gate['ranWithFlag'] else 'NO'}) | "
+        f"{gate['ranUnasked']} of {gate['attempts']} ran ({gate['refused']} refused with exit 2 before "
+        f"deploying, {gate['runsRecorded']} ledger runs) | 0 |",
     ]
 
 

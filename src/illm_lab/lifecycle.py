@@ -49,6 +49,7 @@ class ConductRequest:
     # A tutorial session runs (interactive, one experiment at a time) when a learner is given.
     learner: Any = None
     resume: bool = False
+    allow_commands: bool = False  # command checks may run local programs (config/commands.py)
 
 
 def select_entries(request: ConductRequest) -> list[catalog.Entry]:
@@ -69,26 +70,37 @@ def select_entries(request: ConductRequest) -> list[catalog.Entry]:
     return chosen
 
 
-def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductReport]:
-    from illm_lab.conduct.pipeline import conduct
+def _prepare(request: ConductRequest) -> tuple[list[catalog.Entry], list[tuple[Any, Any, Any]]]:
+    """The chosen experiments, and each with its params and cluster targets; refused (before
+    anything is deployed) when one has command checks that are not allowed."""
     from illm_lab.config import selection as targets
+    from illm_lab.config.commands import refuse_unless_allowed
 
     entries = select_entries(request)
     if request.instance and len(entries) > 1:
         raise UsageError("--instance names one deployed copy: give a single experiment with it")
+    if not request.dry_run:  # a dry run runs no check
+        for entry in entries:
+            refuse_unless_allowed(entry.experiment, allowed=request.allow_commands)
     prepared = []
     for entry in entries:
         ready = catalog.prepare(entry, request.values, request.sets)
-        entry, resolved = ready.entry, ready.params
         chosen = targets.select(
-            entry.experiment,
-            list(entry.experiment.spec.clusters),
+            ready.entry.experiment,
+            list(ready.entry.experiment.spec.clusters),
             kubeconfig=request.kubeconfig,
             context=request.context,
             role_contexts=request.role_contexts,
-            instance=_instance(entry.name, request.instance),
+            instance=_instance(ready.entry.name, request.instance),
         )
-        prepared.append((entry, resolved, chosen))
+        prepared.append((ready.entry, ready.params, chosen))
+    return entries, prepared
+
+
+def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductReport]:
+    from illm_lab.conduct.pipeline import conduct
+
+    entries, prepared = _prepare(request)
     options = ConductOptions(
         keep=request.keep,
         keep_on_failure=request.keep_on_failure,
@@ -226,7 +238,10 @@ def down(
     context: str | None = None,
     experiments_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
+    """Remove what the runs of the instance left. Run files that cannot be read are skipped,
+    each named through `on_warning` before anything is deleted, and listed in `warnings`."""
     from illm_lab.config import selection as targets
     from illm_lab.deploy import teardown
     from illm_lab.ledger import Ledger
@@ -243,12 +258,17 @@ def down(
 
     chosen_instance = chosen_instance or instance_id(entry.name)
     outstanding = ledger.outstanding(chosen_instance)
+    warnings = [f"{u} (skipped)" for u in ledger.unreadable(chosen_instance)]
+    if on_warning is not None:
+        for warning in warnings:
+            on_warning(warning)
     if not any(o.refs for o in outstanding.values()) and not ledger.created_clusters(chosen_instance):
         return {
             "instance": chosen_instance,
             "run": None,
             "removed": [],
             "message": f"nothing of {entry.name} (instance {chosen_instance}) is deployed",
+            "warnings": warnings,
         }
     chosen = None
     if kubeconfig or context:
@@ -259,37 +279,17 @@ def down(
     )
     data = result.as_dict()
     data["seconds"] = round(time.monotonic() - started, 3)
+    data["warnings"] = warnings
     return data
 
 
 def status(experiment: str | None = None) -> list[dict[str, Any]]:
+    """Runs in the ledger, newest first; run files that cannot be read come last, with state
+    `unreadable`, their `file` and the `error` (the CLI warns about each)."""
     from illm_lab.ledger import Ledger
+    from illm_lab.ledger.status import rows
 
-    ledger = Ledger()
-    rows = []
-    left_by_instance: dict[str, int] = {}
-    for record in ledger.runs(experiment=experiment):
-        if record.instance not in left_by_instance:
-            left = ledger.outstanding(record.instance)
-            left_by_instance[record.instance] = sum(len(o.refs) for o in left.values())
-        rows.append(
-            {
-                "run": record.id,
-                "experiment": record.experiment,
-                "instance": record.instance,
-                "command": record.data.get("command"),
-                "state": record.state,
-                "started": record.started,
-                "finished": record.data.get("finished"),
-                "clusters": {role: c.get("context") for role, c in record.clusters.items()},
-                "deployed": left_by_instance[record.instance],
-                "checks": {
-                    "passed": sum(1 for c in record.data.get("checks") or [] if c.get("ok")),
-                    "total": len(record.data.get("checks") or []),
-                },
-            }
-        )
-    return rows
+    return rows(Ledger(), experiment)
 
 
 def validate(
@@ -302,17 +302,20 @@ def validate(
     role_contexts: dict[str, str | None],
     instance: str | None,
     experiments_dir: Path | None,
+    allow_commands: bool = False,
 ) -> ConductReport:
     """Run the checks against what is deployed now; apply and delete nothing (job checks create
-    and remove their own Job, recorded in a run of the ledger)."""
+    and remove their own Job, recorded in a run of the ledger). Command checks run only when
+    allowed (`allow_commands` or the lab config)."""
     from illm_lab.base.errors import LabError
-    from illm_lab.conduct.checking import CheckSession, all_checks
+    from illm_lab.conduct.checking import all_checks
     from illm_lab.config import selection as targets
-    from illm_lab.deploy.deployment import open_cluster
+    from illm_lab.config.commands import refuse_unless_allowed
     from illm_lab.engine.inventory import Inventory, instance_id
     from illm_lab.ledger import Ledger
 
     entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
+    refuse_unless_allowed(entry.experiment, allowed=allow_commands)
     ready = catalog.prepare(entry, values, sets)
     entry, resolved = ready.entry, ready.params
     checks = all_checks(entry.experiment, with_checkpoints=True)
@@ -332,16 +335,7 @@ def validate(
         report.run_id = run.id
         clusters: dict[str, Any] = {}
         try:
-            for role in roles:
-                clusters[role] = open_cluster(run, role, chosen[role])
-                report.clusters[role] = {"context": clusters[role].context, "server": clusters[role].server}
-            session = CheckSession(
-                run, inventory, clusters, {r: t.kubeconfig for r, t in chosen.items()}, guard.stop
-            )
-            for check, checkpoint in checks:
-                result = session.run(check, checkpoint)
-                report.checks.append(result)
-                run.check_result(check.name, ok=result.passed, message=result.message)
+            _check_live(run, report, roles, chosen, inventory, checks, clusters, guard.stop)
         except KeyboardInterrupt:
             report.interrupted = True
         except LabError as exc:
@@ -355,3 +349,22 @@ def validate(
             )
     report.duration = time.monotonic() - started
     return report
+
+
+def _check_live(
+    run: Any, report: ConductReport, roles: list[str], chosen: dict[str, Any], inventory: Any,
+    checks: list[Any], clusters: dict[str, Any], stop: Any,
+) -> None:
+    """`lab validate` inside its ledger run: open each role's cluster into `clusters` (the caller
+    closes them), then run every check and record it in the report and the run."""
+    from illm_lab.conduct.checking import CheckSession
+    from illm_lab.deploy.deployment import open_cluster
+
+    for role in roles:
+        clusters[role] = open_cluster(run, role, chosen[role])
+        report.clusters[role] = {"context": clusters[role].context, "server": clusters[role].server}
+    session = CheckSession(run, inventory, clusters, {r: t.kubeconfig for r, t in chosen.items()}, stop)
+    for check, checkpoint in checks:
+        result = session.run(check, checkpoint)
+        report.checks.append(result)
+        run.check_result(check.name, ok=result.passed, message=result.message)

@@ -74,6 +74,16 @@ CASES: list[tuple[str, str | None, dict[str, str | bytes], str]] = [
     ("template-object-no-name", None, {"manifests/app.yaml.j2": "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n"}, r"ConfigMap has no metadata\.name"),
     ("template-zero-division", None, {"manifests/app.yaml.j2": "x: {{ 1 // 0 }}\n"}, r"app\.yaml\.j2:1: template failed: ZeroDivisionError"),
     ("non-utf8-manifest", None, {"experiment.yaml": b"apiVersion: lab.illm.io/v1alpha1\nkind: \xc3\x28\n"}, r"experiment\.yaml:2: not valid UTF-8"),
+    ("huge-integer", replace("replicas: {type: integer, default: 1}", "replicas: {type: integer, default: " + "1" * 5000 + "}"), {}, r"experiment\.yaml:11: an integer of 5000 characters, over the limit of 128"),
+    ("huge-hex-integer", replace("replicas: {type: integer, default: 1}", "replicas: {type: integer, default: 0x" + "f" * 5000 + "}"), {}, r"experiment\.yaml:11: an integer of 5002 characters"),
+    ("explicit-int-tag-not-a-number", replace("replicas: {type: integer, default: 1}", "replicas: {type: integer, default: !!int abc}"), {}, r"experiment\.yaml:1: invalid YAML: invalid literal for int"),
+    ("check-nan-timeout", replace("      ready: {kind: Deployment, name: app, namespace: demo}\n", "      ready: {kind: Deployment, name: app, namespace: demo}\n      timeout: .nan\n"), {}, r"experiment\.yaml:23: spec\.checks\[0\]\.timeout: .*finite"),
+    ("check-inf-interval", replace("      ready: {kind: Deployment, name: app, namespace: demo}\n", "      ready: {kind: Deployment, name: app, namespace: demo}\n      interval: .inf\n"), {}, r"spec\.checks\[0\]\.interval: .*finite"),
+    ("workflow-nan-timeout", GOOD.replace("  checks:\n", "  workflow: {namespace: demo, cluster: target, manifests: [manifests/app.yaml.j2], waitFor: j, timeout: .nan}\n  checks:\n"), {}, r"spec\.workflow\.timeout: .*finite"),
+    ("param-named-items", replace("    replicas:", "    items: {type: string, default: x}\n    replicas:"), {}, r"spec\.params: .*'items' is taken: templates read params as `params\.<name>`"),
+    ("param-named-get", replace("    replicas:", "    get: {type: string, default: x}\n    replicas:"), {}, r"spec\.params: .*'get' is taken"),
+    ("namespace-too-long", replace("    demo: {podSecurity: baseline}", "    " + "n" * 70 + ": {}"), {}, r"spec\.namespaces: .*must be a DNS label \(at most 63"),
+    ("component-namespace-too-long", replace("      namespace: demo\n      manifests", "      namespace: " + "n" * 70 + "\n      manifests"), {}, r"spec\.components\[0\]\.namespace: "),
 ]
 
 
@@ -117,6 +127,12 @@ FLAG_CASES = [
     (["render", "demo", "--set", "replicas=many"], r"param 'replicas' must be of type integer"),
     (["render", "demo", "--set", "replicas.x=1"], r"param 'replicas' is a integer, not an object"),
     (["render", "demo", "--values", "/nonexistent/v.yaml"], r"/nonexistent/v\.yaml: values file not found"),
+    (["render", "demo", "--values", "/dev/zero"], r"^lab: error: /dev/zero: values file is a character device, not a regular file$"),
+    (["render", "demo", "--values", "/"], r"^lab: error: /: values file is a directory, expected a file$"),
+    (["render", "demo", "--set", "a" + ".a" * 5000 + "=x"], r"^lab: error: --set a\.a\.a.*: nested deeper than 64 levels$"),
+    (["render", "demo", "--set", "replicas..x=1"], r"empty key segment"),
+    (["render", "demo", "--set", "replicas=0x" + "f" * 5000], r"param 'replicas' must be of type integer, got '0xfff"),
+    (["diff", "demo", "--kubeconfig", "/dev/zero"], r"^lab: error: /dev/zero: kubeconfig is a character device, not a regular file$"),
     (["render", "demo", "--set", "token=123"], r"^lab: error: "),
     (["show", "demo", "-o", "xml"], r"xml"),
     (["list", "--nope"], r"No such option"),
@@ -162,3 +178,38 @@ def test_locations_print_verbatim_never_as_emoji(lab: Any, tmp_path: Path) -> No
     res = lab("render", "demo", "--values", str(values))
     assert res.exit_code == 2
     assert f"{values}:100: unknown param 'nosuch'" in res.output, res.output
+
+
+def test_a_fifo_is_refused_at_once_never_read(lab: Lab, tmp_path: Path) -> None:
+    import os
+    import time
+
+    fifo = tmp_path / "values.yaml"
+    os.mkfifo(fifo)  # reading it would block forever: no writer ever comes
+    started = time.monotonic()
+    res: Any = lab("render", "demo", "--values", str(fifo))
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == f"lab: error: {fifo}: values file is a FIFO, not a regular file"
+    assert time.monotonic() - started < 5
+
+
+def test_a_lab_config_that_is_not_a_regular_file(lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("LAB_CONFIG", str(fifo))
+    res: Any = lab("diff", "demo")
+    assert res.exit_code == 2, res.output
+    assert f"{fifo}: lab config is a FIFO, not a regular file" in res.stderr
+    monkeypatch.setenv("LAB_CONFIG", os.devnull)  # the usual "no config": still fine
+    assert "is a character device" not in lab("diff", "demo").stderr
+
+
+def test_an_oversized_values_file_is_refused_before_it_is_read(lab: Lab, tmp_path: Path) -> None:
+    big = tmp_path / "values.yaml"
+    with big.open("wb") as fh:
+        fh.truncate(64 * 1024 * 1024)  # sparse: 64 MiB that take no disk
+    res: Any = lab("render", "demo", "--values", str(big))
+    assert res.exit_code == 2
+    assert re.search(r"values file is 67108864 bytes, over the limit of 1048576 bytes", res.stderr)

@@ -346,6 +346,15 @@ def manifest_cases() -> Iterator[Case]:
                  r"|etc/passwd: template not found: \.\./\.\./\.\./etc/passwd \(inside the experiment folder\))")
     yield m("check-command-stdout-regex", c0, "      command: {run: ['true'], stdout: '*'}\n",
             r":22: spec\.checks\[0\]\.command\.stdout: not a valid regular expression")
+    # numbers and names that used to escape as a ValueError or render as a Python method
+    yield m("param-default-5000-digits", "default: 1}", "default: " + "1" * 5000 + "}",
+            r":\d+: an integer of 5000 characters, over the limit of 128")
+    yield m("check-timeout-nan", c0, c0 + "      timeout: .nan\n", r":23: spec\.checks\[0\]\.timeout: .*finite")
+    yield m("check-timeout-inf", c0, c0 + "      timeout: .inf\n", r":23: spec\.checks\[0\]\.timeout: .*finite")
+    yield m("param-named-items", "    replicas: {type: integer", "    items: {type: string, default: x}\n"
+            "    replicas: {type: integer", r":\d+: spec\.params: .*'items' is taken")
+    yield m("param-named-keys", "    replicas: {type: integer", "    keys: {type: string, default: x}\n"
+            "    replicas: {type: integer", r":\d+: spec\.params: .*'keys' is taken")
 
 
 def yaml_cases() -> Iterator[Case]:
@@ -440,6 +449,10 @@ def flag_cases() -> Iterator[Case]:
     yield f("set-unknown", ("render", "demo", "--set", "replicaz=3"), r"--set replicaz: unknown param 'replicaz'")
     yield f("set-unknown-dotted", ("render", "demo", "--set", "a.b.c=1"), r"--set a\.b\.c: unknown param 'a'")
     yield f("set-int-text", ("render", "demo", "--set", "replicas=many"), r"--set replicas: param 'replicas' must be of type integer")
+    yield f("set-5000-levels", ("render", "demo", "--set", "a" + ".a" * 5000 + "=1"), r"--set a\.a\.a.*: nested deeper than 64 levels")
+    yield f("values-dev-zero", ("render", "demo", "--values", "/dev/zero"), r"/dev/zero: values file is a character device, not a regular file")
+    yield f("kubeconfig-dev-zero", ("conduct", "demo", "--ci", "--kubeconfig", "/dev/zero"),
+            r"/dev/zero: kubeconfig is a character device, not a regular file")
     yield f("set-int-float", ("render", "demo", "--set", "replicas=1.5"), r"--set replicas: param 'replicas' must be of type integer")
     yield f("set-int-bool", ("render", "demo", "--set", "replicas=true"), r"--set replicas: param 'replicas' must be of type integer")
     yield f("set-int-list", ("render", "demo", "--set", "replicas=[1]"), r"--set replicas: param 'replicas' must be of type integer")
@@ -492,7 +505,7 @@ def flag_cases() -> Iterator[Case]:
     yield f("values-not-yaml-ext", ("render", "demo", "--values", "{ws}/values.json"), r"values\.json:1: a values file must be a mapping",
             files={"values.json": '"x"\n'})
     yield f("kubeconfig-missing", ("conduct", "demo", "--ci", "--kubeconfig", "{ws}/none"), r"kubeconfig .*none not found")
-    yield f("kubeconfig-directory", ("conduct", "demo", "--ci", "--kubeconfig", "{ws}/kdir"), r"kdir: cannot read .*kdir: Is a directory",
+    yield f("kubeconfig-directory", ("conduct", "demo", "--ci", "--kubeconfig", "{ws}/kdir"), r"kdir: kubeconfig is a directory, expected a file",
             files={"kdir/x": "a"})
     yield f("context-unknown", ("conduct", "demo", "--ci", "--kubeconfig", "{ws}/kubeconfig", "--context", "nope"),
             r"kubeconfig .*kubeconfig: .*nope", files={"kubeconfig": kube_doc()})

@@ -395,6 +395,8 @@ def clear_outcome(run: LabRun) -> tuple[bool, str | None, str]:
         report = run.json()
     except ValueError:
         report = None
+    if isinstance(report, list) and len(report) == 1:  # `-o json` is a list of reports
+        report = report[0]
     verdict = report.get("verdict") if isinstance(report, dict) else None
     if run.exit_code == 0:
         return verdict == "passed", verdict, ""

@@ -1,4 +1,5 @@
-"""Security probes: template sandbox escapes, secrets in outputs, file modes, shell use.
+"""Security probes: template sandbox escapes, secrets in outputs, file modes, shell use, and
+command checks that must not run a local program unless allowed.
 
 An escape attempt *succeeds* if the rendered output (or any message) carries a canary that only
 the process environment or a file outside the experiment folder holds, or if a side effect it
@@ -285,3 +286,47 @@ def state_privacy(workdir: Path) -> Privacy:
         os.umask(old)
     return Privacy({"conduct --keep": kept.exit_code, "down": down.exit_code}, files, kubeconfigs,
                    sorted(set(found)))
+
+
+# ---------------------------------------------------------------- command checks are opt-in
+
+
+@dataclass
+class CommandGate:
+    exits: dict[str, int]  # command -> exit code
+    refused: int  # runs without --allow-commands that exited 2 naming the check and the program
+    ran_unasked: int  # runs without the flag after which the check's program had run
+    runs_recorded: int  # ledger runs the refused commands opened (nothing may be deployed)
+    ran_with_flag: bool  # the same check does run with --allow-commands (the gate is the cause)
+
+
+def command_gate(workdir: Path) -> CommandGate:
+    """The fixture with a `command` check that creates a marker file: `lab conduct` and `lab
+    validate` without `--allow-commands` against the emulator must refuse before anything
+    happens; `lab conduct --allow-commands` then runs it."""
+    marker = workdir / "command-ran"
+    with tier2(workdir) as stack:
+        assert stack.emulator is not None
+        manifest = stack.catalog / "relia" / "experiment.yaml"
+        manifest.write_text(manifest.read_text().replace(
+            "  checks:\n", f"  checks:\n    - {{name: local marker, command: {{run: [touch, '{marker}']}}}}\n", 1))
+        state = workdir / "lab"
+        env = lab_env(state)
+        base = ["--experiments-dir", str(stack.catalog)]
+        kube = ["--kubeconfig", str(stack.emulator.kubeconfig)]
+        unasked: dict[str, LabRun] = {}
+        ran = 0
+        for label, args in (("conduct", ["conduct", "relia", "--ci"]), ("validate", ["validate", "relia"])):
+            unasked[label] = run_lab([*base, *args, *kube], env=env)
+            ran += marker.exists()
+        recorded = len(list((state / "state" / "runs").glob("*.json")))
+        allowed = run_lab([*base, "conduct", "relia", "--ci", "--allow-commands", *kube], env=env)
+    refused = sum(
+        r.exit_code == 2 and "check 'local marker' runs the local program 'touch'" in r.stderr
+        for r in unasked.values()
+    )
+    return CommandGate(
+        exits={**{k: r.exit_code for k, r in unasked.items()}, "conduct --allow-commands": allowed.exit_code},
+        refused=refused, ran_unasked=ran, runs_recorded=recorded, ran_with_flag=marker.exists(),
+    )
+

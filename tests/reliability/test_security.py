@@ -20,6 +20,7 @@ from tests.reliability.security import (
     ENV_CANARY,
     ESCAPES,
     FILE_CANARY,
+    command_gate,
     escape_trial,
     files_text,
     mode,
@@ -187,3 +188,14 @@ def test_state_files_are_private(tmp_path: Path) -> None:
     assert check.kubeconfigs, "no cluster kubeconfig was written: the check would prove nothing"
     assert check.files > 3
     assert check.exposed == [], check.exposed
+
+
+# ---------------------------------------------------------------- command checks are opt-in
+
+
+@pytest.mark.emulator
+def test_command_checks_run_only_when_allowed(tmp_path: Path) -> None:
+    gate = command_gate(tmp_path)
+    assert gate.refused == 2 and gate.ran_unasked == 0 and gate.runs_recorded == 0, gate
+    assert gate.exits["conduct --allow-commands"] == 0 and gate.ran_with_flag, gate
+

@@ -16,3 +16,12 @@ def test_conduct_rss_bench_runs_once() -> None:
 
     figures = conduct_rss.main(["--runs", "1", "--no-write"])
     assert figures["lab conduct"] > 0
+
+
+def test_ledger_queries_bench_runs_once() -> None:
+    from bench import ledger_queries
+
+    ratios = ledger_queries.main(["--instances", "3", "--runs-each", "4", "--runs", "1", "--no-write"])
+    assert set(ratios) == {"lab status", "lab status <experiment>", "lab down (reads)", "lab apply (reads)"}
+    assert all(r > 0 for r in ratios.values())
+

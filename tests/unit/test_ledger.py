@@ -103,9 +103,109 @@ def test_outstanding_replays_runs_and_counts_intents(tmp_path: Path) -> None:
     assert ledger.latest("demo") is not None and ledger.latest("demo").data["command"] == "delete"  # type: ignore[union-attr]
 
 
-def test_unreadable_ledger_file_names_the_file(tmp_path: Path) -> None:
+def _applied(ledger: Ledger, instance: str, *refs: ObjectRef, command: str = "apply") -> Path:
+    with ledger.start(experiment(), {}, instance=instance, command=command) as run:
+        run.cluster_intent("target", kubeconfig="/k", context="c")
+        run.recorder("target").applied([Item(r) for r in refs])
+    return run.path
+
+
+BAD_FILES = {
+    "not JSON": "not json at all",
+    "truncated": '{"version": 1, "id": "x", "instance": "demo", "objects": [{"apiVer',
+    "newer format": '{"version": 2, "id": "x", "instance": "demo", "experiment": "demo"}',
+    "not a run": '["a", "list"]',
+    "damaged objects": '{"version": 1, "id": "x", "instance": "demo", "experiment": "demo", "objects": [{"kind": 1}]}',
+    "huge number": '{"version": 1' + "0" * 5000 + ', "id": "x"}',
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_bad_run_file_is_skipped_and_named_never_fatal(tmp_path: Path, case: str) -> None:
     ledger = Ledger(tmp_path)
-    ledger.runs_dir.mkdir(parents=True)
+    _applied(ledger, "demo", CM)
+    _applied(ledger, "other", NS)
+    bad = ledger.runs_dir / "20260101T000000000000Z-demo-abcdef.json"
+    bad.write_text(BAD_FILES[case])
+    fresh = Ledger(tmp_path)
+    assert [r.instance for r in fresh.runs()] == ["other", "demo"]
+    assert fresh.outstanding("demo")["target"].refs == [CM]
+    assert [u.path for u in fresh.unreadable()] == [bad]
+    assert fresh.unreadable("other") == []  # another instance's file is not even read
+    message = str(fresh.unreadable("demo")[0])
+    assert message.startswith(f"{bad}: ") and len(message) < 400, message
+    with pytest.raises(ConfigError, match=r"abcdef\.json"):
+        fresh.load(bad.stem)  # asked for by id: still an error
+
+
+def test_a_file_lab_did_not_name_is_read_for_every_instance(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path)
+    _applied(ledger, "demo", CM)
     (ledger.runs_dir / "x.json").write_text("{")
-    with pytest.raises(ConfigError, match=r"x\.json"):
-        ledger.runs()
+    assert ledger.outstanding("other") == {}
+    assert [u.id for u in ledger.unreadable("other")] == ["x"]
+
+
+def test_a_query_about_one_instance_parses_only_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from illm_lab.ledger import store
+
+    ledger = Ledger(tmp_path)
+    for instance in ("a", "b", "c"):
+        _applied(ledger, instance, CM)
+    parsed: list[str] = []
+    real = store.read_run
+    monkeypatch.setattr(store, "read_run", lambda path: parsed.append(path.name) or real(path))
+    fresh = Ledger(tmp_path)
+    fresh.outstanding("b")
+    fresh.live_hashes("b", "target")
+    fresh.created_clusters("b")
+    assert len(parsed) == 1 and "-b-" in parsed[0]  # once, and only b's: finished runs are kept
+    fresh.runs()
+    assert len(parsed) == 3
+
+
+def test_retention_keeps_the_newest_finished_runs_and_what_is_still_deployed(tmp_path: Path) -> None:
+    keep = 3
+    ledger = Ledger(tmp_path, keep=keep)
+    only_here = ObjectRef("v1", "Secret", "s", "demo")
+    oldest = _applied(ledger, "demo", only_here, CM)  # the Secret is never recorded again
+    for _ in range(6):
+        _applied(ledger, "demo", CM)
+    with ledger.start(experiment(), {}, instance="demo", command="apply") as run:
+        run.cluster_intent("target", name="demo-target", provider="kind", create=True)
+    created = run.path
+    for _ in range(6):
+        _applied(ledger, "demo", CM)
+    _applied(ledger, "other", NS)
+    left = {r.path for r in ledger.runs(instance="demo")}
+    assert oldest in left and created in left  # they hold the Secret and the created cluster
+    assert len(left) == keep + 1 + 2  # the newest 3, the one being started ... and those two
+    assert ledger.outstanding("demo")["target"].refs == sorted([CM, only_here])
+    assert ledger.created_clusters("demo")["target"]["name"] == "demo-target"
+    assert len(ledger.runs(instance="other")) == 1
+
+
+def test_retention_forgets_runs_whose_objects_were_all_deleted(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path, keep=1)
+    _applied(ledger, "demo", CM)
+    with ledger.start(experiment(), {}, instance="demo", command="delete") as run:
+        run.recorder("target").deleted([type("R", (), {"ref": CM, "action": "deleted", "error": None})()])
+    _applied(ledger, "demo", command="status")
+    assert [r.data["command"] for r in ledger.runs(instance="demo")] == ["status", "delete"]
+    with ledger.start(experiment(), {}, instance="demo", command="apply"):
+        pass
+    assert [r.data["command"] for r in ledger.runs(instance="demo")] == ["apply", "status"]
+    assert ledger.outstanding("demo")["target"].refs == []
+
+
+def test_retention_never_forgets_a_run_still_running(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    proc = ctx.Process(target=_hold_and_die, args=(str(tmp_path), ready))
+    proc.start()
+    proc.join(10)
+    ledger = Ledger(tmp_path, keep=0)
+    for _ in range(3):
+        with ledger.start(experiment(), {}, instance="demo", command="apply"):
+            pass
+    assert [r.state for r in ledger.runs(instance="demo")] == ["succeeded", "running"]

@@ -125,3 +125,66 @@ def test_conduct_lints_the_rendering_it_deploys(tmp_path: Path) -> None:
                               "--set", "suffix=Not_A_Name"])
     assert bad.exit_code == 2, bad.output
     assert "Secret demo/app-Not_A_Name: name 'app-Not_A_Name' is not a DNS subdomain" in bad.output
+
+
+READY = "    - {name: app ready, ready: {kind: Deployment, name: app, namespace: demo}}\n"
+
+
+def test_an_object_namespace_over_63_characters_is_an_error(tmp_path: Path) -> None:
+    long = "n" * 70
+    folder = _experiment(tmp_path, READY, extra=f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: {long}}}\n")
+    errors = _findings(folder, "error")
+    assert errors == [f"ConfigMap {long}/c: metadata.namespace {long!r} is not a DNS label "
+                      "(lowercase letters, digits, '-'; ≤ 63, this one has 70)"], errors
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2147483648", "spec.replicas: 2147483648 is out of range for an int32 (-2147483648 to 2147483647)"),
+    ("-2147483649", "spec.replicas: -2147483649 is out of range for an int32"),
+    ("2147483647", None),
+])
+def test_int32_fields_are_range_checked(tmp_path: Path, value: str, expected: str | None) -> None:
+    deployment = RBAC.split("---\n")[1].replace("serviceName: db", f"serviceName: db\n  replicas: {value}")
+    folder = _experiment(tmp_path, READY, extra=deployment)
+    errors = _findings(folder, "error")
+    if expected is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and expected in errors[0], errors
+
+
+def test_int_ranges_in_custom_resources_follow_their_crd(tmp_path: Path) -> None:
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: widgets.example.com}\n"
+        "spec:\n  group: example.com\n  scope: Namespaced\n"
+        "  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n"
+        "  versions:\n    - name: v1\n      served: true\n      storage: true\n"
+        "      schema: {openAPIV3Schema: {type: object, properties: {size: {type: integer, format: int32}}}}\n"
+        "---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nsize: 4294967296\n"
+    )
+    errors = _findings(_experiment(tmp_path, READY, extra=crd), "error")
+    assert len(errors) == 1 and "Widget demo/w: size: 4294967296 is out of range for an int32" in errors[0]
+
+
+def test_workflow_wait_for_must_name_a_rendered_job(tmp_path: Path) -> None:
+    job = ("apiVersion: batch/v1\nkind: Job\nmetadata: {name: load}\nspec:\n  template:\n    spec:\n"
+           "      restartPolicy: Never\n      containers: [{name: k6, image: \"lab.local/labapp:1\"}]\n")
+    for wait_for, errors in (("load", 0), ("lod", 1)):
+        manifest = MINIMAL.format(name="demo") + (
+            f"  workflow: {{namespace: demo, cluster: target, manifests: [manifests/load.yaml], waitFor: {wait_for}}}\n")
+        folder = write_experiment(tmp_path / wait_for, "demo", manifest, files={"manifests/load.yaml": job})
+        found = _findings(folder, "error")
+        assert len(found) == errors, found
+    assert found == ["workflow.waitFor 'lod': no Job of that name among the workflow's rendered objects, "
+                     "so conduct would have nothing to wait for"]
+    where = [f.where for f in lint_folder(folder).findings if f.severity == "error"]
+    assert where == [f"{folder / 'experiment.yaml'}:25"]
+
+
+def test_lint_names_the_programs_command_checks_would_run(tmp_path: Path) -> None:
+    folder = _experiment(tmp_path, READY + "    - {name: curl it, command: {run: [curl, -fsS, 'http://x']}}\n")
+    notes = _findings(folder, "note")
+    assert ("check 'curl it' runs the local program 'curl' on your machine (curl -fsS http://x); "
+            "lab conduct and validate need --allow-commands for it") in notes, notes
+    assert _findings(folder, "error") == []

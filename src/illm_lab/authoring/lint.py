@@ -7,18 +7,15 @@ as a note saying so. Errors make `lab lint` exit 1; notes and warnings do not.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from illm_lab import catalog
-from illm_lab.authoring import creators
+from illm_lab.authoring import eol, openapi, targets
 from illm_lab.base import kinds
 from illm_lab.base.errors import InputError, LabError
 from illm_lab.catalog import params
-from illm_lab.model import checks as checks_model
-from illm_lab.model.checks import AnyCheck, parse_service_ref
 from illm_lab.rendering import render
 
 DEFAULT_KUBE_VERSION = "1.31"
@@ -70,6 +67,7 @@ def lint_folder(folder: Path, kube_version: str = DEFAULT_KUBE_VERSION) -> LintR
     if entry is None:
         return result
     _check_files(entry, result)
+    _note_commands(entry, result)
     try:
         resolved = params.resolve(entry.experiment)
     except InputError as exc:
@@ -93,29 +91,43 @@ def lint_rendering(
     result = result if result is not None else LintResult(experiment=entry.name)
     rendering = copy.deepcopy(rendering)
     _check_instructions(entry, rendering.params, result)
+    eol.check(entry, result.add)  # end-of-life components: warnings, never errors
     unrendered = _render_charts(entry, rendering, kube_version, result)
     comps = rendering.components + ([rendering.workflow] if rendering.workflow else [])
     comps += list(rendering.solutions.values())
-    objects = [(c.name, c.cluster, o) for c in comps for o in _objects_of(c)]
+    objects = [(c.name, c.cluster, o) for c in comps for o in targets.objects_of(c)]
     objects += [("namespaces", role, o) for role, nss in rendering.namespaces.items() for o in nss]
     result.objects = len(objects)
     _check_duplicates(entry, objects, result)
     _check_labels(entry, objects, result)
-    _check_schemas(entry, objects, kube_version, result)
-    _check_targets(entry, rendering, unrendered, result)
+    try:
+        openapi.check([(c, o) for c, _r, o in objects], kube_version, result.add, _ident)
+    except openapi.UnknownVersion:
+        raise InputError(f"--kube-version {kube_version}: no schemas for this version") from None
+    targets.check_targets(entry, rendering, unrendered, result.add)
+    _check_workflow(entry, rendering, result)
     return result
 
 
-def _objects_of(comp: render.RenderedComponent) -> list[dict[str, Any]]:
-    """Main objects and hook objects; a hook in both phases is one object, listed once."""
-    out = list(comp.objects)
-    seen: set[int] = set()
-    for phase in comp.hooks_before + comp.hooks_after:
-        for hook in phase.hooks:
-            if id(hook.object) not in seen:
-                seen.add(id(hook.object))
-                out.append(hook.object)
-    return out
+def _note_commands(entry: catalog.Entry, result: LintResult) -> None:
+    """Which local programs the experiment's command checks run (with the user's rights, only
+    when conducted with --allow-commands)."""
+    for name, argv, path in entry.experiment.commands():
+        result.add("note", f"{entry.manifest}:{entry.document.line_of(path) or 1}",
+                   f"check {name!r} runs the local program {argv[0]!r} on your machine "
+                   f"({' '.join(argv)[:120]}); lab conduct and validate need --allow-commands for it")
+
+
+def _check_workflow(entry: catalog.Entry, rendering: render.Rendering, result: LintResult) -> None:
+    """`workflow.waitFor` must name a Job the workflow renders: conduct waits for that Job."""
+    spec, rendered = entry.experiment.spec.workflow, rendering.workflow
+    if spec is None or rendered is None:
+        return
+    if not any(o.get("kind") == "Job" and (o.get("metadata") or {}).get("name") == spec.wait_for
+               for o in rendered.objects):
+        where = f"{entry.manifest}:{entry.document.line_of(('spec', 'workflow', 'waitFor')) or 1}"
+        result.add("error", where, f"workflow.waitFor {spec.wait_for!r}: no Job of that name among "
+                   "the workflow's rendered objects, so conduct would have nothing to wait for")
 
 
 def _render_charts(
@@ -288,6 +300,10 @@ def _check_labels(
             certain, message = problem
             result.add("error" if certain else "warning", f"component {comp}",
                        f"{_ident(obj)}: {message}")
+        namespace = meta.get("namespace")
+        wrong = kinds.namespace_problem(str(namespace)) if namespace is not None else None
+        if wrong is not None:
+            result.add("error", f"component {comp}", f"{_ident(obj)}: metadata.{wrong}")
         labels = meta.get("labels") or {}
         if not isinstance(labels, dict):
             result.add("error", f"component {comp}", f"{_ident(obj)}: metadata.labels must be a mapping")
@@ -300,159 +316,3 @@ def _check_labels(
                 )
             if not isinstance(labels[key], str):
                 result.add("error", f"component {comp}", f"{_ident(obj)}: label {key} must be a string")
-
-
-def _check_schemas(
-    entry: catalog.Entry,
-    objects: list[tuple[str, str, dict[str, Any]]],
-    kube_version: str,
-    result: LintResult,
-) -> None:
-    import jsonschema
-    import kubernetes_validate as kv
-
-    crd_schemas = _crd_schemas([o for _c, _r, o in objects])
-    for comp, _cluster, obj in objects:
-        where = f"component {comp}"
-        key = (obj["apiVersion"], obj["kind"])
-        if key in crd_schemas:
-            # CRD schemas are OpenAPI v3.0 (draft-4 style `exclusiveMaximum: true`); some carry
-            # patterns Python's re cannot compile. Such a schema is reported, never a crash.
-            try:
-                errors = list(jsonschema.Draft4Validator(crd_schemas[key]).iter_errors(obj))
-            except (re.error, jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType,
-                    TypeError) as exc:
-                result.add("note", where, f"{_ident(obj)} not validated: its CRD schema cannot be "
-                           f"evaluated here ({type(exc).__name__}: {str(exc)[:120]})")
-                continue
-            for error in errors[:5]:
-                path = ".".join(str(p) for p in error.absolute_path) or "(root)"
-                result.add("error", where, f"{_ident(obj)}: {path}: {error.message[:300]}")
-            continue
-        try:
-            kv.validate(obj, kube_version, strict=True)
-        except (kv.utils.VersionNotSupportedError, IndexError):  # IndexError: "0.1" or ""
-            raise InputError(f"--kube-version {kube_version}: no schemas for this version") from None
-        except kv.SchemaNotFoundError:
-            result.add(
-                "note", where,
-                f"{_ident(obj)} ({obj['apiVersion']}) not validated: no schema for it in "
-                f"Kubernetes {kube_version} and no CRD for it in this experiment",
-            )
-        except kv.ValidationError as exc:
-            path = ".".join(str(p) for p in exc.path) or "(root)"
-            result.add("error", where, f"{_ident(obj)}: {path}: {exc.message[:300]}")
-
-
-def _crd_schemas(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for obj in objects:
-        if obj.get("kind") != "CustomResourceDefinition":
-            continue
-        spec = obj.get("spec") or {}
-        kind = (spec.get("names") or {}).get("kind")
-        for version in spec.get("versions") or []:
-            schema = ((version or {}).get("schema") or {}).get("openAPIV3Schema")
-            if kind and isinstance(schema, dict):
-                out[(f"{spec.get('group')}/{version.get('name')}", kind)] = _open_metadata(schema)
-    return out
-
-
-def _open_metadata(schema: dict[str, Any]) -> dict[str, Any]:
-    """CRD schemas rarely describe apiVersion/kind/metadata; the API server adds them."""
-    props = dict(schema.get("properties") or {})
-    for key in ("apiVersion", "kind", "metadata"):
-        props.setdefault(key, {})
-    return {**schema, "properties": props}
-
-
-def _check_targets(
-    entry: catalog.Entry, rendering: render.Rendering, unrendered: set[str], result: LintResult
-) -> None:
-    """Every check's target must be rendered, or be something the rendering may create at run
-    time (creators.py says what); only a target nothing could create is an error."""
-    exp = entry.experiment
-    has_charts = {c.cluster: c.name for c in rendering.components if c.name in unrendered}
-    has_command = any(isinstance(c, checks_model.CommandCheck) for c in exp.spec.checks)
-    # A checkpoint's target must come from its solution: a non-interactive conduct applies the
-    # solution and then runs the checkpoint's checks, so without one it could never pass.
-    checks: list[tuple[tuple[str | int, ...], AnyCheck]] = [
-        (("spec", "checks", i), c) for i, c in enumerate(exp.spec.checks)
-    ]
-    if exp.spec.tutorial:
-        for i, cp in enumerate(exp.spec.tutorial.checkpoints):
-            checks += [
-                (("spec", "tutorial", "checkpoints", i, "checks", j), c)
-                for j, c in enumerate(cp.checks)
-            ]
-    solved = [o for c in rendering.solutions.values() for o in c.objects]
-    workflow = rendering.workflow.objects if rendering.workflow else []
-    for path, check in checks:
-        where = f"{entry.manifest}:{entry.document.line_of(path) or 1}"
-        objs = rendering.objects(check.cluster) + [
-            h for c in rendering.components if c.cluster == check.cluster
-            for h in _objects_of(c)[len(c.objects):]  # hooks: applied before or after the rest
-        ]
-        if rendering.workflow and rendering.workflow.cluster == check.cluster:
-            objs = objs + workflow
-        if path[:2] == ("spec", "tutorial"):
-            objs = objs + solved  # a checkpoint may check what its solution (the learner) creates
-        for target in _targets(check):
-            if creators.present(objs, target):
-                continue
-            why = _runtime_creator(objs, target, has_charts.get(check.cluster), has_command)
-            if why is not None:
-                result.add("note", where, f"check {check.name!r}: target {target} not verified: "
-                           f"{why}")
-            else:
-                result.add("error", where, f"check {check.name!r}: target {target} is not among "
-                           "the rendered objects, and nothing rendered can create it")
-
-
-def _runtime_creator(
-    objs: list[dict[str, Any]], target: creators.Target, chart: str | None, has_command: bool,
-) -> str | None:
-    """Why a missing target may still exist at run time, or None when nothing could create it."""
-    owner = creators.created_by(objs, target)
-    if owner is not None:
-        return f"created at run time from {owner}"
-    if chart is not None:
-        return f"it may come from chart component {chart}, which was not rendered"
-    grant = creators.granted(objs, target.kind)
-    if grant is not None:
-        return f"a workload may create it at run time ({grant})"
-    made = _CLUSTER_MADE.get((target.kind, target.name or ""))
-    if made is not None or (target.kind in ("Event", "Lease", "Node", "PersistentVolume")):
-        return f"{made or 'the cluster'} creates it at run time"
-    if has_command:
-        return "a command check may create it (it runs with your own rights)"
-    return None
-
-
-# Objects the cluster itself makes in every namespace.
-_CLUSTER_MADE = {
-    ("ServiceAccount", "default"): "the service-account controller",
-    ("ConfigMap", "kube-root-ca.crt"): "the root-CA publisher",
-}
-
-
-def _targets(check: AnyCheck) -> list[creators.Target]:
-    from illm_lab.model import checks as c
-
-    if isinstance(check, c.ReadyCheck):
-        r = check.ready
-        return [creators.Target(r.kind, r.namespace, r.name, r.selector)]
-    if isinstance(check, c.AssertCheck):
-        meta = check.assert_.resource.get("metadata") or {}
-        return [creators.Target(check.assert_.resource["kind"], meta.get("namespace"),
-                                meta.get("name"), meta.get("labels"))]
-    if isinstance(check, c.HttpCheck) and check.http.service:
-        ns, name, _port = parse_service_ref(check.http.service)
-        return [creators.Target("Service", ns, name, None)]
-    if isinstance(check, c.PromqlCheck):
-        ns, name, _port = parse_service_ref(check.promql.service)
-        return [creators.Target("Service", ns, name, None)]
-    if isinstance(check, c.LogsCheck):
-        logs = check.logs
-        return [creators.Target("Pod", logs.namespace, logs.pod, logs.selector)]
-    return []

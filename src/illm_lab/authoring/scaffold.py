@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from illm_lab.base.errors import UsageError
+from illm_lab.base.files import read_text
 from illm_lab.model.base import DNS_LABEL
 from illm_lab.model.experiment import PHASE_PATTERN
 
@@ -40,7 +41,7 @@ def create(root: Path, name: str, *, title: str | None, phase: str, type_: str) 
     }
     for path in (target / "experiment.yaml", target / "README.md"):
         if path.is_file():
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, what="template file")
             for key, value in replacements.items():
                 text = text.replace(key, value)
             path.write_text(text, encoding="utf-8")

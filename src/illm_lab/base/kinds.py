@@ -104,6 +104,16 @@ def is_builtin(api_version: str) -> bool:
     return group_of(api_version) in BUILTIN_GROUPS
 
 
+def namespace_problem(namespace: str) -> str | None:
+    """Why the API server would refuse `namespace` as an object's metadata.namespace (it names
+    a Namespace, so it is held to a Namespace's name rule: a DNS label of at most 63)."""
+    if len(namespace) > 63 or not _DNS_LABEL.match(namespace):
+        shown = namespace if len(namespace) <= 80 else namespace[:79] + "…"
+        return (f"namespace {shown!r} is not a DNS label (lowercase letters, digits, '-'; ≤ 63, "
+                f"this one has {len(namespace)})")
+    return None
+
+
 def name_problem(kind: str, api_version: str, name: str) -> tuple[bool, str] | None:
     """Why the API server would refuse `name` for this kind, or None.
 
@@ -117,9 +127,8 @@ def name_problem(kind: str, api_version: str, name: str) -> tuple[bool, str] | N
     if kind in PATH_SEGMENT_KINDS and is_builtin(api_version):
         return None
     if kind == "Namespace" and is_builtin(api_version):
-        if len(name) > 63 or not _DNS_LABEL.match(name):
-            return True, f"name {name!r} is not a DNS label (lowercase letters, digits, '-'; ≤ 63)"
-        return None
+        problem = namespace_problem(name)
+        return (True, problem.replace("namespace", "name", 1)) if problem else None
     if kind == "Service" and is_builtin(api_version):
         if len(name) > 63 or not _DNS_1035_LABEL.match(name):
             return True, (f"name {name!r} is not an RFC 1035 label (starts with a letter; "

@@ -17,11 +17,16 @@ from typing import Any
 import yaml
 
 from illm_lab.base.errors import InputError
+from illm_lab.base.files import MAX_BYTES, read_text
 
-MAX_BYTES = 1024 * 1024
+__all__ = ["MAX_BYTES", "Document", "PathKey", "dump", "dump_all", "format_path", "load_all",
+           "load_file", "load_scalar", "read_text"]
+
 MAX_DEPTH = 64
 MAX_ALIASES = 100
 MAX_NODES = 200_000
+MAX_INT_CHARS = 128  # an int64 has 20 digits (66 characters in binary); Python stops at 4,300
+_INT_TAG = "tag:yaml.org,2002:int"
 
 try:  # the C parser is ~10x faster and keeps node marks
     _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -92,31 +97,6 @@ def format_path(path: PathKey) -> str:
     return out
 
 
-def read_text(path: Path, *, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
-    """Read a small UTF-8 text file, turning every failure into one clear InputError."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(
-                f"{what} is {size} bytes, over the limit of {max_bytes} bytes", where=str(path)
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", where=str(path)) from None
-    except IsADirectoryError:
-        raise InputError(f"{what} is a directory, expected a file", where=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-            where=f"{path}:{line}",
-        ) from None
-
-
 def load_file(path: Path, *, what: str = "YAML file") -> Document:
     text = read_text(path, what=what)
     docs = load_all(text, source=str(path))
@@ -141,7 +121,12 @@ def load_all(text: str, *, source: str = "<string>", max_bytes: int = MAX_BYTES)
                 continue
             lines: dict[PathKey, int] = {}
             _inspect(node, (), lines, source, depth=0, budget=_Budget())
-            data = loader.construct_document(node)
+            try:
+                data = loader.construct_document(node)
+            except ValueError as exc:  # an explicit `!!int abc` or `!!float x`
+                raise InputError(
+                    f"invalid YAML: {_short(str(exc))}", where=f"{source}:{node.start_mark.line + 1}"
+                ) from None
             if data is not None:
                 docs.append(Document(data=data, lines=lines, source=source))
     except yaml.MarkedYAMLError as exc:
@@ -174,6 +159,8 @@ def load_scalar(text: str) -> Any:
         return text
     if isinstance(value, dict | list) or (value is None and text.strip() not in ("null", "~")):
         return text
+    if isinstance(value, int) and len(text.strip()) > MAX_INT_CHARS:  # 0x and 0b escape the limit
+        return text
     return value
 
 
@@ -201,6 +188,10 @@ def _inspect(
             raise InputError(f"YAML uses more than {MAX_ALIASES} aliases", where=where)
         if isinstance(node, yaml.ScalarNode):
             return
+    if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
+        raise InputError(
+            f"an integer of {len(node.value)} characters, over the limit of {MAX_INT_CHARS}", where=where
+        )
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
         budget.seen.add(id(node))
     lines.setdefault(path, node.start_mark.line + 1)

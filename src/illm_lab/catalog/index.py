@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from illm_lab.base import paths
+from illm_lab.base.errors import InputError
+from illm_lab.base.files import read_text, write_atomic
 from illm_lab.model.phases import phase_matches
 
 MANIFEST = "experiment.yaml"
+MAX_CACHE_BYTES = 64 * 1024 * 1024  # summaries of a catalog of thousands of experiments
 _MODEL_DIR = Path(__file__).parents[1] / "model"
 
 
@@ -58,10 +59,10 @@ def summaries(root: Path) -> tuple[list[dict[str, Any]], list[str]]:
     cache_path = _cache_file(root)
     fingerprint = _fingerprint()
     try:
-        cached = json.loads(cache_path.read_text(encoding="utf-8"))
-        if cached.get("fingerprint") != fingerprint:
+        cached = json.loads(read_text(cache_path, what="catalog cache", max_bytes=MAX_CACHE_BYTES))
+        if not isinstance(cached, dict) or cached.get("fingerprint") != fingerprint:
             cached = {}
-    except (OSError, ValueError):
+    except (InputError, ValueError):
         cached = {}
     old: dict[str, Any] = cached.get("entries", {})
     fresh: dict[str, Any] = {}
@@ -95,10 +96,7 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     """Atomic replace; a cache that cannot be written is simply not used next time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data))
     except OSError:
         return
 

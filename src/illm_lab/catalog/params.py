@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from illm_lab.base.errors import UsageError
-from illm_lab.base.yamlio import load_file, load_scalar
+from illm_lab.base.yamlio import MAX_DEPTH, load_file, load_scalar
 from illm_lab.model.experiment import Experiment, param_type_ok
 
 MASK = "***"
+MAX_SET_DEPTH = MAX_DEPTH  # as deep as a values file may nest
 
 
 def resolve(
@@ -42,7 +43,7 @@ def resolve(
             raise UsageError(f"--set {item[:80]!r}: expected key=value")
         if not _is_text(item):  # bytes that are not UTF-8 reach Python as lone surrogates
             raise UsageError(f"--set {key[:60]!r}: the value is not valid UTF-8 text")
-        top, *rest = key.split(".")
+        top, *rest = _key_path(key)
         if top not in declared:
             raise UsageError(f"--set {key[:60]}: unknown param {top[:60]!r}{_known(experiment)}")
         origin[top] = f"--set {key[:60]}"
@@ -78,6 +79,17 @@ def resolve(
                 f"param {name!r} must be one of {spec.enum}, got {_show(spec.secret, value)}", where=source
             )
     return params
+
+
+def _key_path(key: str) -> list[str]:
+    """`image.tag` -> ["image", "tag"], refusing empty segments and absurd nesting (a
+    5,000-level key would build a value nothing can render or copy)."""
+    parts = key.split(".", MAX_SET_DEPTH)
+    if len(parts) > MAX_SET_DEPTH:
+        raise UsageError(f"--set {key[:60]}...: nested deeper than {MAX_SET_DEPTH} levels")
+    if "" in parts:
+        raise UsageError(f"--set {key[:60]}: empty key segment (write a.b, not a..b or a.)")
+    return parts
 
 
 def masked(experiment: Experiment, params: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ def experiment_detail(entry: Entry) -> dict[str, Any]:
         if param.secret and "default" in data["spec"]["params"][name]:
             data["spec"]["params"][name]["default"] = "***"
     data["path"] = str(entry.folder)
+    data["commands"] = [{"check": name, "run": argv} for name, argv, _ in entry.experiment.commands()]
     return data
 
 
@@ -42,9 +43,9 @@ def detail_lines(entry: Entry) -> list[str]:
     if spec.params:
         out += ["params:"]
         for name, p in spec.params.items():
-            default = "***" if p.secret else p.default
+            default = "***" if p.secret else _shown(p.default)
             about = f" — {p.description}" if p.description else ""
-            out.append(f"  {name} ({p.type}) = {default!r}{about}")
+            out.append(f"  {name} ({p.type}) = {default}{about}")
     out += ["components:"]
     for comp in spec.components:
         if comp.helm:
@@ -60,4 +61,24 @@ def detail_lines(entry: Entry) -> list[str]:
         out += [f"  {c.name} [{check_type(c)}, {effective_timeout(c):g}s]" for c in checks]
     if spec.tutorial:
         out += [f"tutorial: {spec.tutorial.guide}, {len(spec.tutorial.checkpoints)} checkpoints"]
+    commands = exp.commands()
+    if commands:
+        out += ["local programs its command checks run (with your rights; conduct and validate "
+                "need --allow-commands):"]
+        out += [f"  {name}: {' '.join(argv)}" for name, argv, _ in commands]
     return out
+
+
+def _shown(value: object) -> str:
+    """A param default as a user would type it: `6.7.1`, `run /scripts/script.js`, `-` for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return " ".join(_shown(v) for v in value)
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

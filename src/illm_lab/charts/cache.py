@@ -6,12 +6,13 @@ Layout under `<lab cache dir>/charts/`:
     refs/<key>.json             a pinned reference (key = sha256 of repo/oci, chart, version)
                                 -> the digest of its archive, and when it was pulled
     locks/<key>.lock            one lock per reference, so parallel runs pull it once
-    tmp/                        staging area on the same filesystem, for atomic renames
+    tmp/                        work folders of pulls in progress
 
-Every write lands in `tmp/` and is moved into place with `os.replace`, so a reader sees a complete
-entry or none, even after a crash. A reader verifies the archive's digest; a damaged entry counts
-as missing. Pulls hold the reference's lock (`flock`, POSIX); a second process waits for it — the
-wait is bounded by the holder's own pull timeout — and then finds the entry already there.
+Every write is atomic and durable (`base.files.write_atomic`: a temporary file beside the
+target, fsync, rename, fsync of the folder), so a reader sees a complete entry or none, even
+after a crash. A reader verifies the archive's digest; a damaged entry counts as missing. Pulls
+hold the reference's lock (`flock`, POSIX); a second process waits for it — the wait is bounded
+by the holder's own pull timeout — and then finds the entry already there.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,9 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from illm_lab.base import paths
-from illm_lab.base.errors import ToolError
+from illm_lab.base.errors import InputError, ToolError
+from illm_lab.base.files import read_bytes, read_text, write_atomic
 from illm_lab.charts.reference import ChartRef
 from illm_lab.tools import helm
+
+MAX_ARCHIVE_BYTES = 64 * 1024 * 1024  # the largest charts of the catalog are a few MB
 
 
 class ChartNotCached(ToolError):
@@ -76,14 +79,12 @@ class ChartCache:
 
     def _read_ref(self, path: Path, expect: ChartRef | None = None) -> CachedChart | None:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(path, what="chart cache entry"))
             ref = ChartRef.from_dict(data["ref"])
             digest = str(data["digest"])
             pulled_at = str(data.get("pulledAt", ""))
             origin = str(data.get("origin", "pulled"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (InputError, OSError, ValueError, KeyError, TypeError):
             return None  # a damaged entry is a miss; the next pull rewrites it
         if expect is not None and ref != expect:
             return None
@@ -110,12 +111,13 @@ class ChartCache:
         blob = self._blob(digest)
         if not blob.is_file() or _digest_of(blob) != digest:
             blob.parent.mkdir(parents=True, exist_ok=True)
-            staged = self._stage(archive.read_bytes())
-            os.replace(staged, blob)
+            content = read_bytes(archive, what="chart archive", max_bytes=MAX_ARCHIVE_BYTES)
+            if f"sha256:{hashlib.sha256(content).hexdigest()}" != digest:
+                raise ToolError(f"chart archive {archive} changed while it was being stored")
+            write_atomic(blob, content)
         record = {"ref": ref.as_dict(), "digest": digest, "origin": origin,
                   "pulledAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        staged = self._stage(json.dumps(record, indent=2).encode())
-        os.replace(staged, self.root / "refs" / f"{ref.key}.json")
+        write_atomic(self.root / "refs" / f"{ref.key}.json", json.dumps(record, indent=2))
         entry = self.lookup(ref)
         if entry is None:  # pragma: no cover - only if the disk lies to us
             raise ToolError(f"chart cache: could not store {ref} under {self.root}")
@@ -149,14 +151,6 @@ class ChartCache:
         paths.ensure_private_dir(self.root)
         for sub in ("blobs", "refs", "locks", "tmp"):
             (self.root / sub).mkdir(exist_ok=True)
-
-    def _stage(self, data: bytes) -> Path:
-        fd, name = tempfile.mkstemp(dir=self.root / "tmp", prefix="stage-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return Path(name)
 
     @contextlib.contextmanager
     def _locked(self, ref: ChartRef) -> Iterator[None]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from illm_lab.base.errors import InputError
-from illm_lab.base.yamlio import MAX_BYTES, load_all
+from illm_lab.base.yamlio import MAX_BYTES, load_all, read_text
 
 SCHEMA = "values.schema.json"
 DEFAULTS = "values.yaml"
@@ -36,7 +36,7 @@ def read_chart_file(chart: Path, name: str) -> str | None:
     """A top-level file of a chart folder or archive, or None when the chart has none."""
     if chart.is_dir():
         target = chart / name
-        return target.read_text(encoding="utf-8") if target.is_file() else None
+        return read_text(target, what=f"chart {name}", max_bytes=8 * MAX_BYTES) if target.exists() else None
     try:
         with tarfile.open(chart, mode="r:*") as tar:
             for member in tar:

@@ -17,12 +17,12 @@ import ipaddress
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from illm_lab.base.errors import ConfigError, ToolError
+from illm_lab.base.errors import ConfigError, InputError, ToolError
+from illm_lab.base.files import NotFound, read_text, write_atomic
 from illm_lab.base.paths import cluster_dir, clusters_dir, ensure_private_dir
 
 RECORD = "cluster.json"
@@ -38,19 +38,9 @@ def kubeconfig_path(name: str) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write `text` atomically to `path`, readable by the owner only (0600)."""
+    """Write `text` atomically and durably to `path`, readable by the owner only (0600)."""
     ensure_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it 0600
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text)
 
 
 def make_private(*paths: Path) -> None:
@@ -62,11 +52,13 @@ def make_private(*paths: Path) -> None:
 
 def read(name: str) -> dict[str, Any] | None:
     path = cluster_dir(name) / RECORD
-    if not path.is_file():
-        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_text(path, what="cluster record"))
+    except NotFound:
+        return None
+    except InputError as exc:
+        raise ConfigError(exc.message, where=exc.where) from None
+    except ValueError:
         raise ConfigError("unreadable cluster record", where=str(path)) from None
     return data if isinstance(data, dict) else None
 

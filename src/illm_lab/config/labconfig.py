@@ -43,7 +43,7 @@ class Loaded:
 def load(path: Path | None = None) -> Loaded:
     """The lab config (an empty one when the file does not exist)."""
     path = path or config_file()
-    if not path.is_file():
+    if str(path) == os.devnull or not path.exists():  # anything else there must be a regular file
         return Loaded(LabConfig(), None)
     doc = load_file(path, what="lab config")
     if doc.data is None:

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from illm_lab.base.errors import ClusterError
+from illm_lab.base.errors import ClusterError, InputError
+from illm_lab.base.files import read_text
 from illm_lab.base.paths import ensure_private_dir, state_dir
 
 if TYPE_CHECKING:
@@ -139,9 +140,9 @@ def _load(path: Path) -> list[str]:
             "outside lab; unseal it by hand or destroy and bootstrap the hub again"
         )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, what="OpenBao keys file"))
         return [str(k) for k in data["unsealKeys"]][: int(data.get("threshold", THRESHOLD))]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (InputError, ValueError, KeyError, TypeError):
         raise ClusterError(f"unreadable OpenBao keys file {path}") from None
 
 

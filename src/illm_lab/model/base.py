@@ -7,6 +7,7 @@ ignored setting.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -40,6 +41,8 @@ def parse_duration(value: Any) -> float:
         seconds = hours * 3600 + minutes * 60 + secs
     else:
         raise ValueError(f"expected a duration such as 30s, 2m or 1h, got {value!r:.40}")
+    if not math.isfinite(seconds):  # `.nan` would pass every comparison below, `.inf` never end
+        raise ValueError("a duration must be a finite number of seconds")
     if seconds <= 0 or seconds > 24 * 3600:
         raise ValueError("a duration must be more than 0s and at most 24h")
     return seconds

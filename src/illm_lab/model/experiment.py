@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from illm_lab.model.base import DNS_LABEL, Duration, Strict
-from illm_lab.model.checks import Check, Role, parse_service_ref
+from illm_lab.model.checks import Check, CommandCheck, Role, parse_service_ref
 from illm_lab.model.phases import phase_matches
 
 API_VERSION = "lab.illm.io/v1alpha1"
@@ -36,6 +36,11 @@ _PYTYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
 }
+
+
+# Names templates cannot reach as `params.<name>`: `params.items` is the dict's own method (and
+# `params.__class__` its class), never a param called `items`.
+RESERVED_PARAM_NAMES = frozenset(dir(dict))
 
 
 def param_type_ok(kind: str, value: Any) -> bool:
@@ -148,7 +153,7 @@ class HelmChart(Strict):
 class Component(Strict):
     name: str = Field(pattern=DNS_LABEL, max_length=53)
     cluster: Role = "target"
-    namespace: str | None = Field(None, pattern=DNS_LABEL)
+    namespace: str | None = Field(None, pattern=DNS_LABEL, max_length=63)
     helm: HelmChart | None = None
     manifests: list[str] | None = Field(None, min_length=1)
     depends_on: list[str] = Field(default_factory=list)
@@ -262,7 +267,7 @@ class Workflow(Strict):
     """Load generation: manifests (a k6 Job, an Argo Workflow) run on a cluster to completion."""
 
     cluster: Role = "loadgen"
-    namespace: str = Field(pattern=DNS_LABEL)
+    namespace: str = Field(pattern=DNS_LABEL, max_length=63)
     manifests: list[str] = Field(min_length=1)
     wait_for: str = Field(description="Job name that must complete")
     timeout: Duration = 600.0
@@ -297,14 +302,20 @@ class Spec(Strict):
         for name in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
                 raise ValueError(f"param name {name!r:.40} must be an identifier")
+            if name in RESERVED_PARAM_NAMES:
+                raise ValueError(
+                    f"param name {name!r} is taken: templates read params as `params.<name>`, and "
+                    f"`params.{name}` is the params mapping's own {name!r} attribute, not the "
+                    "value; choose another name"
+                )
         return value
 
     @field_validator("namespaces")
     @classmethod
     def _namespace_names(cls, value: dict[str, NamespaceSpec]) -> dict[str, NamespaceSpec]:
         for name in value:
-            if not re.match(DNS_LABEL, name):
-                raise ValueError(f"namespace {name!r:.40} must be a DNS label")
+            if len(name) > 63 or not re.match(DNS_LABEL, name):
+                raise ValueError(f"namespace {name!r:.40} must be a DNS label (at most 63 characters)")
         return value
 
     @model_validator(mode="after")
@@ -364,6 +375,16 @@ class Experiment(Strict):
     @property
     def name(self) -> str:
         return self.metadata.name
+
+    def commands(self) -> list[tuple[str, list[str], tuple[str | int, ...]]]:
+        """(check name, argv, manifest path) of every `command` check, checkpoints included:
+        the local programs a conduct or validate of this experiment would run."""
+        located: list[tuple[tuple[str | int, ...], Any]] = [
+            (("spec", "checks", i), c) for i, c in enumerate(self.spec.checks)]
+        for i, cp in enumerate(self.spec.tutorial.checkpoints if self.spec.tutorial else []):
+            located += [(("spec", "tutorial", "checkpoints", i, "checks", j), c)
+                        for j, c in enumerate(cp.checks)]
+        return [(c.name, list(c.command.run), path) for path, c in located if isinstance(c, CommandCheck)]
 
     def all_checks(self) -> list[Any]:
         checks: list[Any] = list(self.spec.checks)

@@ -14,6 +14,7 @@ Data only, like the manifest models: loading, env overrides and file:line errors
     talosMetal:
       clusters:
         hub: {controlPlanes: [192.168.1.10], workers: [192.168.1.11], installDisk: /dev/nvme0n1}
+    allowCommands: true                 # command checks may run local programs (--allow-commands)
 """
 
 from __future__ import annotations
@@ -109,3 +110,6 @@ class LabConfig(Strict):
     talos: TalosSettings = Field(default_factory=TalosSettings)
     kind: KindSettings = Field(default_factory=KindSettings)
     talos_metal: TalosMetalSettings = Field(default_factory=TalosMetalSettings)
+    allow_commands: bool = Field(
+        False, description="let `command` checks run local programs without --allow-commands"
+    )

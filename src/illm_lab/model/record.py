@@ -31,6 +31,21 @@ class RecordCheck(Strict):
     message: str | None = None
 
 
+class RecordSample(Strict):
+    labels: dict[str, str] = Field(default_factory=dict)
+    value: float
+
+
+class RecordMetric(Strict):
+    """A comparison figure the run measured (`spec.metrics`): every sample of its query."""
+
+    name: str
+    query: str
+    unit: str | None = None
+    values: list[RecordSample] = Field(default_factory=list)
+    error: str | None = None
+
+
 class ValidationRecord(Strict):
     api_version: str = "lab.illm.io/v1alpha1"
     kind: str = "ValidationRecord"
@@ -45,3 +60,4 @@ class ValidationRecord(Strict):
     images: list[str] = Field(default_factory=list, description="every container image deployed")
     passed: bool
     checks: list[RecordCheck] = Field(default_factory=list)
+    metrics: list[RecordMetric] | None = Field(None, description="comparison figures, when measured")

@@ -78,6 +78,7 @@ def check(
     context: str | None = None,
     check_timeout: float | None = None,
     experiments_dir: Path | None = None,
+    allow_commands: bool = False,
 ) -> CheckOutcome:
     from illm_lab.conduct.checking import CheckSession
     from illm_lab.conduct.forwards import Forwards
@@ -100,6 +101,9 @@ def check(
     cp = next((c for c in tutorial.checkpoints if c.name == name), None)
     if cp is None:
         raise UsageError(f"{entry.name} has no checkpoint {name!r} (it has: {', '.join(order)})")
+    from illm_lab.config.commands import refuse_unless_allowed
+
+    refuse_unless_allowed(entry.experiment, allowed=allow_commands)
     roles = sorted({str(c.cluster) for c in cp.checks})
     clusters: dict[str, Cluster] = {}
     outcome = CheckOutcome(entry.name, progress.instance, cp.name, cp.title, False)

@@ -1,0 +1,166 @@
+"""Validating rendered objects against schemas, offline: the Kubernetes OpenAPI schemas for
+built-in kinds, the CRDs of the same render for custom ones.
+
+The built-in schemas are kubernetes-validate's (strict: an unknown field is an error), but the
+validator is built here rather than through `kubernetes_validate.validate`, which reports only
+the first error, ignores `format` (so `replicas: 2147483648`, an int32, passed) and re-reads the
+1.3 MB definitions file for every object. Integer formats are checked as the API server checks
+them: `int32` and `int64` ranges.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "note"]
+Add = Callable[[Severity, str, str], None]  # (severity, where, message)
+Located = tuple[str, dict[str, Any]]  # (component, object)
+
+INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+MAX_ERRORS = 5  # per object
+
+
+class SchemaNotFound(Exception):
+    """No built-in schema for this apiVersion and kind in that Kubernetes version."""
+
+
+class UnknownVersion(Exception):
+    """No schemas for that Kubernetes version."""
+
+
+def _format_checker() -> Any:
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    for name, (low, high) in INT_RANGES.items():
+        def in_range(value: object, low: int = low, high: int = high) -> bool:
+            return not isinstance(value, int) or isinstance(value, bool) or low <= value <= high
+
+        checker.checks(name)(in_range)
+    return checker
+
+
+@functools.lru_cache(maxsize=4)
+def _definitions(schema_dir: str, version: str) -> Any:
+    from kubernetes_validate import utils
+    from referencing import Resource
+
+    return Resource.from_contents(
+        utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(version: str, kind: str, api_version: str) -> Any:
+    """The validator of one built-in kind (None when there is no schema for it)."""
+    import jsonschema
+    from kubernetes_validate import utils
+    from referencing import Registry, Resource
+
+    schema_dir = f"v{version}-local-strict"
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = utils.schema_contents(
+            f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group_version}.json", version
+        )
+    except FileNotFoundError:
+        return None
+    registry = _definitions(schema_dir, version) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=_format_checker())
+
+
+def schema_version(kube_version: str) -> str:
+    """The newest schema version not newer than `kube_version` (kubernetes-validate's rule)."""
+    from kubernetes_validate import utils
+
+    wanted = utils.major_minor(kube_version.removeprefix("v"))
+    if wanted > utils.latest_version():
+        raise UnknownVersion(kube_version)
+    older = [v for v in utils.all_versions() if utils.major_minor(v) <= wanted]
+    if not older or not re.fullmatch(r"\d+\.\d+", wanted):
+        raise UnknownVersion(kube_version)
+    return str(older[-1])
+
+
+def builtin_errors(obj: dict[str, Any], kube_version: str) -> list[tuple[str, str]]:
+    """(dotted path, message) of the first few schema violations of a built-in object."""
+    from kubernetes_validate.utils import VersionNotSupportedError
+
+    try:
+        validator = _validator(schema_version(kube_version), str(obj["kind"]), str(obj["apiVersion"]))
+    except VersionNotSupportedError:
+        raise UnknownVersion(kube_version) from None
+    if validator is None:
+        raise SchemaNotFound(obj["apiVersion"], obj["kind"])
+    return _errors(validator, obj)
+
+
+def _errors(validator: Any, obj: dict[str, Any]) -> list[tuple[str, str]]:
+    found = sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+    out = []
+    for error in found[:MAX_ERRORS]:
+        path = ".".join(str(p) for p in error.absolute_path) or "(root)"
+        message = error.message
+        if error.validator == "format" and error.validator_value in INT_RANGES:
+            low, high = INT_RANGES[error.validator_value]
+            message = f"{error.instance} is out of range for an {error.validator_value} ({low} to {high})"
+        out.append((path, message[:300]))
+    return out
+
+
+def check(
+    objects: list[Located], kube_version: str, add: Add, ident: Callable[[dict[str, Any]], str]
+) -> None:
+    """Validate every object: custom resources against the CRDs among `objects`, built-in
+    kinds against the OpenAPI schemas; what cannot be validated is a note saying so."""
+    import jsonschema
+
+    crd_schemas = _crd_schemas([o for _c, o in objects])
+    for comp, obj in objects:
+        where = f"component {comp}"
+        key = (obj["apiVersion"], obj["kind"])
+        if key in crd_schemas:
+            # CRD schemas are OpenAPI v3.0 (draft-4 style `exclusiveMaximum: true`); some carry
+            # patterns Python's re cannot compile. Such a schema is reported, never a crash.
+            try:
+                validator = jsonschema.Draft4Validator(crd_schemas[key], format_checker=_format_checker())
+                errors = _errors(validator, obj)
+            except (re.error, jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType,
+                    TypeError) as exc:
+                add("note", where, f"{ident(obj)} not validated: its CRD schema cannot be "
+                    f"evaluated here ({type(exc).__name__}: {str(exc)[:120]})")
+                continue
+        else:
+            try:
+                errors = builtin_errors(obj, kube_version)
+            except SchemaNotFound:
+                add("note", where, f"{ident(obj)} ({obj['apiVersion']}) not validated: no schema for "
+                    f"it in Kubernetes {kube_version} and no CRD for it in this experiment")
+                continue
+        for path, message in errors:
+            add("error", where, f"{ident(obj)}: {path}: {message}")
+
+
+def _crd_schemas(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = obj.get("spec") or {}
+        kind = (spec.get("names") or {}).get("kind")
+        for version in spec.get("versions") or []:
+            schema = ((version or {}).get("schema") or {}).get("openAPIV3Schema")
+            if kind and isinstance(schema, dict):
+                out[(f"{spec.get('group')}/{version.get('name')}", kind)] = _open_metadata(schema)
+    return out
+
+
+def _open_metadata(schema: dict[str, Any]) -> dict[str, Any]:
+    """CRD schemas rarely describe apiVersion/kind/metadata; the API server adds them."""
+    props = dict(schema.get("properties") or {})
+    for key in ("apiVersion", "kind", "metadata"):
+        props.setdefault(key, {})
+    return {**schema, "properties": props}
