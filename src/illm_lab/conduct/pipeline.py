@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from illm_lab.base import events as ev
 from illm_lab.base.errors import InputError, LabError
+from illm_lab.base.steps import Steps
 from illm_lab.catalog import Entry
 from illm_lab.catalog.params import masked
 from illm_lab.conduct.interrupts import Interrupts
@@ -21,9 +22,9 @@ from illm_lab.conduct.live import Session
 from illm_lab.conduct.options import ConductOptions
 from illm_lab.conduct.report import ConductReport
 from illm_lab.conduct.run import ConductRun
-from illm_lab.base.steps import Steps
 from illm_lab.config.selection import Target
 from illm_lab.rendering.render import Rendering
+from illm_lab.reports import store as kept_reports
 
 if TYPE_CHECKING:
     from illm_lab.ledger import Ledger
@@ -71,6 +72,7 @@ def conduct(
         report.error, report.error_code, report.error_detail = str(exc), exc.exit_code, exc.detail
     report.interrupted = report.interrupted or guard.interrupted
     report.duration = time.monotonic() - started
+    _keep(report, emit)
     emit(
         ev.Event(
             ev.RUN_FINISHED,
@@ -84,6 +86,15 @@ def conduct(
         )
     )
     return report
+
+
+def _keep(report: ConductReport, emit: Emit) -> None:
+    """Keep the finished report for `lab report` (`<state dir>/reports/<run id>.json`, 0600)."""
+    try:
+        kept_reports.save(report.as_dict())
+    except OSError as exc:
+        note = f"the report was not kept for `lab report`: {exc.strerror or type(exc).__name__}"
+        emit(ev.Event(ev.MESSAGE, report.experiment, {"message": note, "notice": True}))
 
 
 def _prepare(

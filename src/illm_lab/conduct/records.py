@@ -9,10 +9,10 @@ from typing import Any
 
 from illm_lab import __version__
 from illm_lab.base.yamlio import dump
-from illm_lab.catalog import Entry
+from illm_lab.catalog import Entry, fingerprint
 from illm_lab.catalog.params import masked
 from illm_lab.conduct.report import ConductReport
-from illm_lab.model.record import RECORD_FILE, RecordCheck, RecordCluster, ValidationRecord
+from illm_lab.model.record import RECORD_FILE, RecordCheck, RecordCluster, RecordMetric, ValidationRecord
 
 
 def params_hash(entry: Entry, params: dict[str, Any]) -> str:
@@ -21,15 +21,9 @@ def params_hash(entry: Entry, params: dict[str, Any]) -> str:
 
 
 def experiment_hash(entry: Entry) -> str:
-    """sha256 over the experiment folder's files and their paths (the record excluded), so a
-    record says which version of the experiment it validated."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in entry.folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(entry.folder).as_posix()
-        if rel == RECORD_FILE or "__pycache__" in rel:
-            continue
-        digest.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return "sha256:" + digest.hexdigest()
+    """sha256 over the experiment folder's files (`catalog.fingerprint`), so a record says which
+    version of the experiment it validated; `lab roadmap` calls a record of another one stale."""
+    return fingerprint.experiment_hash(entry.folder)
 
 
 def images_of(objects: list[dict[str, Any]]) -> list[str]:
@@ -78,6 +72,7 @@ def write_record(entry: Entry, report: ConductReport, params: dict[str, Any],
             )
             for c in report.checks
         ],
+        metrics=[RecordMetric.model_validate(m) for m in report.metrics] or None,
     )
     header = "# Written by `lab conduct --record`; commit it: `lab roadmap` counts validated experiments.\n"
     body = dump(record.model_dump(mode="json", by_alias=True, exclude_none=True))

@@ -37,7 +37,8 @@ def build(reports: list[dict[str, Any]]) -> ET.Element:
         )
         props = ET.SubElement(suite, "properties")
         for key in ("run", "verdict"):
-            ET.SubElement(props, "property", {"name": key, "value": str(report.get(key, ""))})
+            if report.get(key) is not None:  # a dry run has no run id: no "None" in the report
+                ET.SubElement(props, "property", {"name": key, "value": str(report[key])})
         for check in checks:
             case = ET.SubElement(
                 suite,
