@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -36,9 +37,14 @@ class _LazyConsole:
 
     def _get(self) -> Console:
         if self._console is None:
+            import os
+
             from rich.console import Console
 
-            self._console = Console(stderr=self._stderr, soft_wrap=True, highlight=False, emoji=False)
+            # NO_COLOR: no ANSI at all (rich alone would drop colours but keep bold).
+            plain: dict[str, Any] = {"color_system": None} if os.environ.get("NO_COLOR") else {}
+            self._console = Console(stderr=self._stderr, soft_wrap=True, highlight=False, emoji=False,
+                                    **plain)
         return self._console
 
     def rebind(self) -> None:
@@ -105,8 +111,29 @@ def text(data: str) -> None:
     sys.stdout.flush()
 
 
+_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|\+00:00)")
+
+
+def rfc3339(data: Any) -> Any:
+    """Every timestamp in `data` in the one format lab shows: RFC 3339, UTC, seconds, `Z`
+    (`2026-12-03T08:39:24Z`), whichever of the ISO forms the core wrote (`+00:00`, fractions)."""
+    if isinstance(data, str):
+        match = _STAMP.fullmatch(data)
+        return f"{match.group(1)}Z" if match else data
+    if isinstance(data, dict):
+        return {k: rfc3339(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [rfc3339(v) for v in data]
+    return data
+
+
 def json_out(data: Any) -> None:
     text(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def json_error(message: str, where: str | None, exit_code: int) -> None:
+    """The error of a command run with `-o json`, as JSON on stdout (the message is on stderr too)."""
+    json_out({"error": {"message": message, "where": where, "exitCode": exit_code}})
 
 
 def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
@@ -117,11 +144,26 @@ def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
     from rich.table import Table
 
     tbl = Table(title=title, show_lines=False, header_style="bold", title_justify="left")
-    for col in columns:
-        tbl.add_column(col, overflow="fold")
+    for i, col in enumerate(columns):
+        # Names never wrap mid-word: the first column and the name columns stay whole; the rest
+        # wrap at word boundaries (fold only breaks a word longer than the column).
+        whole = i == 0 or col in _NAME_COLUMNS
+        tbl.add_column(col, no_wrap=whole, overflow="ellipsis" if whole else "fold")
     for row in rows:
         tbl.add_row(*[escape(c) for c in row])
     out.print(tbl)
+
+
+_NAME_COLUMNS = frozenset({"NAME", "EXPERIMENT", "RUN", "CHECK", "COMPONENT", "CHECKPOINT", "SERIES"})
+
+
+def _cell(value: Any) -> str:
+    """A value as people read it: `-` for none, lists joined, never a Python repr."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
 
 
 def _plain_table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
@@ -138,9 +180,13 @@ def lines(items: list[str]) -> None:
 
 
 def yaml_out(data: Any) -> None:
-    from illm_lab.base.yamlio import dump
+    import yaml
 
-    text(dump(data))
+    from illm_lab.base import yamlio
+
+    # yamlio's dumper, with Unicode kept as characters ("—", not "\\u2014").
+    text(yaml.dump(data, Dumper=yamlio._Dumper, sort_keys=False, default_flow_style=False, width=100,
+                   allow_unicode=True))
 
 
 def lint_report(results: list[dict[str, Any]]) -> None:
@@ -200,6 +246,22 @@ def diff_report(items: list[dict[str, Any]]) -> None:
             out.print(escape(f"{item['action']}: {item['kind']} {where}"), highlight=False)
     changed = sum(1 for i in items if i["action"] != "unchanged")
     info(f"{changed} of {len(items)} objects would change")
+
+
+class EventLines:
+    """`--events -`: the event stream as JSON lines on stdout, beside the view it feeds."""
+
+    def __init__(self, view: Any) -> None:
+        import threading
+
+        self.view = view
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        with self._lock:
+            sys.stdout.write(json.dumps(event.as_dict(), default=str) + "\n")
+            sys.stdout.flush()
+        self.view(event)
 
 
 class ConductView:
@@ -336,9 +398,10 @@ def status_table(rows: list[dict[str, Any]]) -> None:
         info("no runs recorded")
         return
     table(None, ["RUN", "EXPERIMENT", "COMMAND", "STATE", "CHECKS", "DEPLOYED", "CLUSTERS"], [
-        [r["run"], r["experiment"], str(r["command"]), r["state"],
-         f"{r['checks']['passed']}/{r['checks']['total']}", str(r["deployed"]),
-         ", ".join(f"{k}={v}" for k, v in sorted(r["clusters"].items()))]
+        [r["run"], r["experiment"] or "?", _cell(r["command"]), r["state"],
+         f"{r['checks']['passed']}/{r['checks']['total']}" if r["state"] != "unreadable" else "-",
+         "?" if r["deployed"] is None else str(r["deployed"]),
+         ", ".join(f"{k}={_cell(v)}" for k, v in sorted(r["clusters"].items())) or "-"]
         for r in rows
     ])
 

@@ -33,7 +33,7 @@ def cluster_args(emulator: LabEmulator) -> list[str]:
 
 def test_apply_twice_then_change(lab: Lab, ready: LabEmulator) -> None:
     res = run(lab, "diff", "demo", *cluster_args(ready), "-o", "json")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # changes: exit 1, like kubectl diff
     assert {d["action"] for d in json.loads(res.stdout)} == {"create"}
     assert ready.writes == []
 
@@ -52,7 +52,7 @@ def test_apply_twice_then_change(lab: Lab, ready: LabEmulator) -> None:
     assert ready.writes == []
 
     res = run(lab, "diff", "demo", *cluster_args(ready), "--set", "replicas=3", "-o", "json")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # changes: exit 1, like kubectl diff
     actions = {(d["kind"], d["name"]): d["action"] for d in json.loads(res.stdout)}
     assert actions[("Deployment", "app")] == "change"
     assert actions[("Service", "app")] == "unchanged"
@@ -70,7 +70,7 @@ def test_apply_twice_then_change(lab: Lab, ready: LabEmulator) -> None:
 def test_diff_shows_a_unified_diff_and_masks_secrets(lab: Lab, ready: LabEmulator) -> None:
     assert run(lab, "apply", "demo", *cluster_args(ready)).exit_code == 0
     res = run(lab, "diff", "demo", *cluster_args(ready), "--set", "replicas=2", "--set", "token=other")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # changes: exit 1, like kubectl diff
     assert "-  replicas: 1" in res.stdout and "+  replicas: 2" in res.stdout
     assert "change: Deployment demo/app" in res.stdout and "change: Secret demo/app-token" in res.stdout
     assert "other" not in res.stdout and "s3cr3t" not in res.stdout

@@ -46,9 +46,9 @@ def test_progress_table(tree: Path) -> None:
     res = lab(tree)
     assert res.exit_code == 0, res.output
     out = res.stdout
-    for line in ("Phases complete", "1 / 3 (33%)", "Experiments validated", "2 / 6 (33%)",
-                 "ADRs documented", "Appendices available", "Basics", "in progress",
-                 "complete", "not started"):
+    for line in ("Phases validated", "1 / 3 (33%)", "Experiments validated", "2 / 6 (33%)",
+                 "Experiments stale", "Tutorial checkpoints passed", "ADRs documented",
+                 "Appendices available", "Basics", "built", "validated", "not started", "TUTORIALS"):
         assert line in out, line
     assert "omega" in res.stderr and "not named" in res.stderr
 
@@ -58,7 +58,8 @@ def test_progress_json_shape(tree: Path) -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert set(data) == {"metrics", "phases", "appendices", "warnings"}
-    assert data["metrics"]["phases_complete"] == 1
+    assert data["metrics"]["phases_validated"] == 1
+    assert data["metrics"]["phases_learner_completed"] == 0
     assert data["metrics"]["experiments_validated"] == 2
     assert data["metrics"]["experiments_total"] == 6
     assert data["metrics"]["adrs_documented"] == 2
@@ -66,8 +67,9 @@ def test_progress_json_shape(tree: Path) -> None:
     phase1 = data["phases"][0]
     assert phase1 == {
         "id": "1", "kind": "phase", "title": "Basics",
-        "file": str(tree / "roadmap" / "phase-01-basics.md"), "state": "in progress",
-        "experiments": 3, "validated": 1, "built": 1, "planned": 1, "missing": 0,
+        "file": str(tree / "roadmap" / "phase-01-basics.md"), "state": "built",
+        "experiments": 3, "validated": 1, "stale": 0, "built": 1, "planned": 1, "missing": 0,
+        "tutorials": {"tutorials": 0, "completed": 0, "checkpoints": 0, "passed": 0},
     }
     assert data["appendices"][0]["id"] == "A" and data["appendices"][0]["planned"] == 1
 
@@ -75,7 +77,7 @@ def test_progress_json_shape(tree: Path) -> None:
 def test_phase_checklist_table(tree: Path) -> None:
     res = lab(tree, "--phase", "1")
     assert res.exit_code == 0, res.output
-    assert "Phase 1: Basics — in progress" in res.stdout
+    assert "Phase 1: Basics — built" in res.stdout
     for name, state in (("alpha", "validated"), ("beta", "built"), ("delta", "planned")):
         line = next(ln for ln in res.stdout.splitlines() if f" {name} " in ln)
         assert state in line, line
@@ -93,11 +95,41 @@ def test_phase_checklist_json(tree: Path) -> None:
     res = lab(tree, "--phase", "1", "-o", "json")
     alpha = json.loads(res.stdout)["checklist"][0]
     assert alpha["record"]["passed"] is True and alpha["record"]["date"].startswith("2026-11-20")
-    assert set(alpha) == {"name", "section", "state", "marked_planned", "description", "where", "record"}
+    assert set(alpha) == {"name", "section", "state", "marked_planned", "description", "where", "record",
+                          "tutorial"}
+    assert alpha["record"]["stale"] is False and alpha["record"]["counts"] is True
     section = json.loads(lab(tree, "--phase", "3.2", "-o", "json").stdout)
     assert section["section"] == "3.2" and [e["name"] for e in section["checklist"]] == ["zeta"]
     appendix = json.loads(lab(tree, "--phase", "A", "-o", "json").stdout)
     assert appendix["kind"] == "appendix" and appendix["checklist"][0]["state"] == "planned"
+
+
+def test_stale_record_and_learner_progress_through_the_cli(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("LAB_STATE_DIR", str(state))
+    gamma = tree / "experiments" / "gamma"
+    manifest = gamma / "experiment.yaml"
+    manifest.write_text(manifest.read_text() + (
+        "  tutorial:\n    guide: README.md\n    checkpoints:\n"
+        "      - {name: only, title: Only, instructions: x, checks: [{name: c, absent: {kind: Pod, name: x, namespace: demo}}]}\n"
+    ))
+    res = lab(tree, "--phase", "2")
+    assert res.exit_code == 0, res.output
+    assert "stale" in res.stdout and "passed, stale" in res.stdout and "0/1" in res.stdout
+    (state / "tutorials").mkdir(parents=True)
+    (state / "tutorials" / "gamma.json").write_text(json.dumps({
+        "version": 1, "experiment": "gamma", "instance": "gamma",
+        "checkpoints": {"only": {"state": "passed"}},
+    }))
+    data = json.loads(lab(tree, "-o", "json").stdout)
+    assert data["phases"][1]["state"] == "learner-completed"
+    assert data["phases"][1]["stale"] == 1 and data["phases"][1]["validated"] == 0
+    assert data["metrics"]["checkpoints_passed"] == 1 and data["metrics"]["experiments_stale"] == 1
+    (state / "tutorials" / "other.json").write_text("{broken")
+    res = lab(tree)
+    assert res.exit_code == 0 and "left out of the tutorial progress" in res.stderr
 
 
 def test_unknown_phase_is_a_usage_error(tree: Path) -> None:

@@ -15,6 +15,7 @@ from illm_lab.ledger import Ledger
 from tests.clusters.conftest import lab, write_experiment
 from tests.support.emulator import LabEmulator
 from tests.support.fakeclusters import Fakes
+from tests.support.reports import single
 
 pytestmark = [pytest.mark.emulator, pytest.mark.timeout(120)]
 LABEL = "lab.illm.io/instance"
@@ -42,7 +43,7 @@ def test_conduct_creates_and_deletes_the_experiment_cluster(
 ) -> None:
     res = lab("conduct", "kinddemo", "--ci", "-o", "json", experiments=experiments)
     assert res.exit_code == 0, res.output
-    report = json.loads(res.stdout)
+    report = single(res.stdout)
     assert report["clusters"]["target"]["provider"] == "kind"
     assert report["clusters"]["target"]["name"] == "kinddemo-target"
     assert report["clusters"]["target"]["context"] == "kind-kinddemo-target"
@@ -117,7 +118,7 @@ def test_an_explicit_context_wins_and_is_never_deleted(
     res = lab("conduct", "kinddemo", "--ci", "--kubeconfig", str(emulator.kubeconfig), "--context", "emulator",
               "-o", "json", experiments=experiments)
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["clusters"]["target"]["provider"] == "existing"
+    assert single(res.stdout)["clusters"]["target"]["provider"] == "existing"
     assert fakes.calls("kind") == [] and fakes.calls("talosctl") == []
     existing = lab("kubeconfig", "kinddemo")
     assert existing.exit_code == 2 and "was not created by lab" in existing.stderr
@@ -130,7 +131,7 @@ def test_default_provider_is_talos_when_talosctl_and_docker_are_there(
     write_experiment(root, "talosdemo", "target: {size: medium}\n")
     res = lab("conduct", "talosdemo", "--ci", "-o", "json", experiments=root)
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["clusters"]["target"]["provider"] == "talos"
+    assert single(res.stdout)["clusters"]["target"]["provider"] == "talos"
     create = next(c for c in fakes.calls("talosctl") if c[:2] == ["cluster", "create"])
     assert create[create.index("--name") + 1] == "talosdemo-target"
     assert create[create.index("--workers") + 1] == "2"  # size medium

@@ -4,7 +4,6 @@ config > manifest > default."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from illm_lab.config import labconfig
 from illm_lab.config.selection import cluster_name, select
 from illm_lab.model.experiment import Experiment
 from tests.clusters.conftest import lab, write_experiment
+from tests.support.reports import single
 
 
 def experiment(clusters: dict[str, object] | None = None) -> Experiment:
@@ -57,7 +57,7 @@ def test_config_through_the_cli_flag_is_validated(tmp_path: Path) -> None:
     res = lab("--config", str(good), "conduct", "demo", "--dry-run", "-o", "json",
               experiments=tmp_path / "experiments")
     assert res.exit_code == 0, res.output
-    plan = json.loads(res.stdout)["plan"]["clusters"]["target"]
+    plan = single(res.stdout)["plan"]["clusters"]["target"]
     assert plan["provider"] == "kind" and plan["cluster"] == "demo-target"
     assert plan["chosenBy"] == "lab config providers.target"
 
@@ -129,5 +129,5 @@ def test_config_flag_never_leaks_into_the_environment_or_the_next_invocation(tmp
               experiments=tmp_path / "experiments")
     assert res.exit_code == 0 and os.environ.get("LAB_CONFIG") == before
     res = lab("conduct", "demo", "--dry-run", "-o", "json", experiments=tmp_path / "experiments")
-    plan = json.loads(res.stdout)["plan"]["clusters"]["target"]
+    plan = single(res.stdout)["plan"]["clusters"]["target"]
     assert plan["chosenBy"] != "lab config providers.target"

@@ -14,6 +14,7 @@ from illm_lab.cli.main import app
 from tests.conduct.test_conduct_emulator import labelled
 from tests.support.demoapp import demo_app, fake_prometheus
 from tests.support.emulator import LabEmulator
+from tests.support.reports import single
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "experiments"
 
@@ -30,7 +31,7 @@ def cluster(emulator: LabEmulator) -> Iterator[LabEmulator]:
 
 def conduct(emulator: LabEmulator, name: str, *extra: str) -> Any:
     res = CliRunner().invoke(app, [
-        "--experiments-dir", str(FIXTURES), "conduct", name, "--ci", "-o", "json",
+        "--experiments-dir", str(FIXTURES), "conduct", name, "--ci", "--allow-commands", "-o", "json",
         "--kubeconfig", str(emulator.kubeconfig), *extra,
     ])
     return res
@@ -41,7 +42,7 @@ def test_every_check_type_passes(cluster: LabEmulator) -> None:
     cluster.on_create("Pod", lambda pod: cluster.set_logs("checks", pod["metadata"]["name"], "GET / 200\n")
                       if pod["metadata"]["name"] == "talker" else None)
     res = conduct(cluster, "checks-demo")
-    report = json.loads(res.stdout)
+    report = single(res.stdout)
     failed = [c for c in report["checks"] if not c["passed"]]
     assert res.exit_code == 0 and not failed, failed or res.output
     assert {c["type"] for c in report["checks"]} == {
@@ -60,7 +61,7 @@ def test_every_check_type_fails_with_diagnostics(cluster: LabEmulator) -> None:
     cluster.on_create("Pod", lambda pod: cluster.set_logs("checks", pod["metadata"]["name"], "GET / 200\n"))
     res = conduct(cluster, "checks-failing", "--check-timeout", "1s")
     assert res.exit_code == 1, res.output
-    report = json.loads(res.stdout)
+    report = single(res.stdout)
     by_name = {c["name"]: c for c in report["checks"]}
     assert not any(c["passed"] for c in report["checks"])
     expectations = {
@@ -98,7 +99,8 @@ def test_two_experiments_in_parallel_do_not_cross_talk(cluster: LabEmulator, tmp
             cluster.register_backend("checks-b", "web", port, app_url)
         cluster.register_backend("checks-b", "prometheus", 9090, prom_url)
         res = CliRunner().invoke(app, [
-            "--experiments-dir", str(root), "conduct", "--all", "--parallel", "2", "--ci", "-o", "json",
+            "--experiments-dir", str(root), "conduct", "--all", "--parallel", "2", "--ci", "--allow-commands",
+            "-o", "json",
             "--check-timeout", "1s", "--kubeconfig", str(cluster.kubeconfig),
         ])
     assert res.stdout, res.output
@@ -126,14 +128,16 @@ def test_record_writes_a_validation_record_and_metrics_are_reported(cluster: Lab
     cluster.auto_ready("Job", after=0.05)
     cluster.on_create("Pod", lambda pod: cluster.set_logs("checks", pod["metadata"]["name"], "GET / 200\n"))
     res = CliRunner().invoke(app, ["--experiments-dir", str(root), "conduct", "checks-demo", "--ci", "--record",
+                                   "--allow-commands",
                                    "-o", "json", "--kubeconfig", str(cluster.kubeconfig)])
     assert res.exit_code == 0, res.output
-    report = json.loads(res.stdout)
+    report = single(res.stdout)
     assert report["metrics"] == [{"name": "requests", "query": "sum(http_requests_total)", "unit": "req",
                                   "values": [{"labels": {"job": "web"}, "value": 7.0}]}]
     record = ValidationRecord.model_validate(yaml.safe_load((root / "checks-demo" / "validation.yaml").read_text()))
     assert record.passed and record.experiment == "checks-demo" and len(record.checks) == 10
     assert record.params_hash.startswith("sha256:")
     table = CliRunner().invoke(app, ["--experiments-dir", str(root), "conduct", "checks-demo", "--ci",
+                                     "--allow-commands",
                                      "--kubeconfig", str(cluster.kubeconfig)])
     assert "requests (req)" in table.stdout and "job=web" in table.stdout

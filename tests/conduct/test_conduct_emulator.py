@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from illm_lab.cli.main import app
 from tests.support.demoapp import demo_app
 from tests.support.emulator import LabEmulator
+from tests.support.reports import single
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "tests" / "fixtures" / "junit-ant.xsd"
@@ -50,7 +51,7 @@ def test_hello_app_passes_and_leaves_nothing(hello: LabEmulator, tmp_path: Path)
     junit, events = tmp_path / "report.xml", tmp_path / "events.jsonl"
     res = lab(hello, "conduct", "hello-app", "--ci", "-o", "json", "--junit", str(junit), "--events", str(events))
     assert res.exit_code == 0, res.output
-    report = json.loads(res.stdout)
+    report = single(res.stdout)
     assert report["verdict"] == "passed"
     assert [c["passed"] for c in report["checks"]] == [True] * 5
     assert report["checks"][-1]["type"] == "workflow"
@@ -66,7 +67,7 @@ def test_hello_app_passes_and_leaves_nothing(hello: LabEmulator, tmp_path: Path)
 def test_failing_check_exits_1_with_diagnostics_and_tears_down(hello: LabEmulator) -> None:
     res = lab(hello, "conduct", "hello-app", "--ci", "--set", "replicas=1", "--check-timeout", "2s", "-o", "json")
     assert res.exit_code == 1, res.output
-    report = json.loads(res.stdout)
+    report = single(res.stdout)
     failed = [c for c in report["checks"] if not c["passed"]]
     assert [c["name"] for c in failed] == ["all replicas available"]
     assert "status.availableReplicas: expected (>= 2), got 1" in failed[0]["message"]
@@ -91,7 +92,7 @@ def test_validate_runs_checks_against_a_kept_deployment(hello: LabEmulator) -> N
     assert lab(hello, "conduct", "hello-app", "--ci", "--keep").exit_code == 0
     res = lab(hello, "validate", "hello-app", "-o", "json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["verdict"] == "passed"
+    assert single(res.stdout)["verdict"] == "passed"
     assert lab(hello, "down", "hello-app").exit_code == 0
 
 

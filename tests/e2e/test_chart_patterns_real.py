@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from illm_lab.cli.main import app
 from tests.support.fakebin import require_real_helm
 from tests.support.real_cluster import RealCluster
+from tests.support.reports import single
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = REPO / "tests" / "fixtures" / "experiments-real"
@@ -41,7 +42,7 @@ def test_an_imported_chart_with_real_chart_patterns_conducts(
         "--set", f"image={real_cluster.images['app']}", "--set", f"pullPolicy={real_cluster.pull_policy}",
         "--kubeconfig", str(real_cluster.kubeconfig), "--context", real_cluster.context,
     ])
-    report = json.loads(res.stdout) if res.stdout else {}
+    report = single(res.stdout)
     failed = [c for c in report.get("checks", []) if not c["passed"]]
     assert res.exit_code == 0 and not failed, (res.stderr, failed)
     assert len(report["checks"]) == 7

@@ -3,7 +3,6 @@ cluster of LAB_E2E_KUBECONFIG on tier 4), with the images substituted through pa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,9 @@ import yaml
 from typer.testing import CliRunner
 
 from illm_lab.cli.main import app
+from tests.support import browser
 from tests.support.real_cluster import RealCluster
+from tests.support.reports import single
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_LABEL = "lab.illm.io/instance"
@@ -57,15 +58,20 @@ def test_hello_app_conducts_for_real(real_cluster: RealCluster, tmp_path: Path) 
         "loadArgs": ["for i in $(seq 20); do wget -qO- "
                      "http://$HELLO_APP_SERVICE_HOST:$HELLO_APP_SERVICE_PORT/ >/dev/null || exit 1; done"],
     })
-    junit = tmp_path / "report.xml"
+    junit, page = tmp_path / "report.xml", tmp_path / "report.html"
     res = lab(real_cluster, REPO / "experiments", "conduct", "hello-app", "--ci", "--values", str(values),
-              "-o", "json", "--junit", str(junit))
-    report = json.loads(res.stdout) if res.stdout else {}
+              "-o", "json", "--junit", str(junit), "--html", str(page))
+    report = single(res.stdout)
     assert res.exit_code == 0, (res.stderr, report.get("checks"))
     assert report["verdict"] == "passed"
     assert {c["name"] for c in report["checks"]} >= {"deployment rolled out", "workflow hello-load completes"}
     assert leftovers(real_cluster, "hello-app") == []
     assert junit.read_text().count("<testcase") == len(report["checks"])
+    # The HTML report of a real run, checked in a real browser as the emulator's are.
+    assert page.read_text().count('<details class="check"') == len(report["checks"])
+    with browser.session(tmp_path / "chromium-profile") as chromium:
+        if chromium is not None:
+            browser.check_report_page(chromium, page, [report], tmp_path / "report.png")
 
 
 def test_every_check_type_on_real_pods(real_cluster: RealCluster, tmp_path: Path) -> None:
@@ -73,9 +79,9 @@ def test_every_check_type_on_real_pods(real_cluster: RealCluster, tmp_path: Path
         "image": real_cluster.images["app"], "prometheusImage": real_cluster.images["prometheus"],
         "pullPolicy": real_cluster.pull_policy,
     })
-    res = lab(real_cluster, REPO / "tests" / "fixtures" / "experiments-real", "conduct", "real-checks", "--ci",
+    res = lab(real_cluster, REPO / "tests" / "fixtures" / "experiments-real", "conduct", "real-checks", "--ci", "--allow-commands",
               "--values", str(values), "-o", "json")
-    report = json.loads(res.stdout) if res.stdout else {}
+    report = single(res.stdout)
     failed = [c for c in report.get("checks", []) if not c["passed"]]
     assert res.exit_code == 0 and not failed, (res.stderr, failed)
     assert {c["type"] for c in report["checks"]} == {
@@ -96,7 +102,7 @@ def test_http_baseline_conducts_for_real(real_cluster: RealCluster, tmp_path: Pa
     })
     res = lab(real_cluster, REPO / "experiments", "conduct", "http-baseline", "--ci", "--values", str(values),
               "-o", "json")
-    report = json.loads(res.stdout) if res.stdout else {}
+    report = single(res.stdout)
     assert res.exit_code == 0, (res.stderr, [c for c in report.get("checks", []) if not c["passed"]])
     assert report["checks"][-1]["name"] == "workflow http-baseline-load completes"
     assert leftovers(real_cluster, "http-baseline") == []

@@ -28,6 +28,7 @@ from illm_lab.tutorial.progress import ProgressStore
 from illm_lab.tutorial.session import Step
 from tests.conduct.test_conduct_emulator import labelled
 from tests.support.emulator import LabEmulator
+from tests.support.reports import single
 from tests.tutorial.conftest import FIXTURES, NS, ScriptedLearner, note, wait_for_wake
 
 pytestmark = [pytest.mark.emulator, pytest.mark.timeout(120)]
@@ -64,7 +65,7 @@ def test_ci_runs_checkpoints_as_checks_with_junit_entries(tut: LabEmulator, tmp_
     res = cli(tut, "tutorial", "start", "lab-tutorial", "--ci", "-o", "json", "--junit", str(junit),
               "--events", str(events_file))
     assert res.exit_code == 0, res.output
-    report = json.loads(res.stdout)
+    report = single(res.stdout)
     assert [(c.get("checkpoint"), c["name"], c["passed"]) for c in report["checks"]] == [
         (None, "app rolled out", True),
         ("open-the-app", "the app answers through the tunnel", True),
@@ -84,7 +85,7 @@ def test_ci_fails_a_checkpoint_whose_solution_does_not_satisfy_it(tut: LabEmulat
     res = cli(tut, "tutorial", "start", "lab-tutorial", "--ci", "-o", "json", "--set", "answer=41",
               "--check-timeout", "1s")
     assert res.exit_code == 1, res.output
-    failed = [c for c in json.loads(res.stdout)["checks"] if not c["passed"]]
+    failed = [c for c in single(res.stdout)["checks"] if not c["passed"]]
     assert [(c["checkpoint"], c["name"]) for c in failed] == [("leave-a-note", "the note has the answer")]
     assert 'data.answer: expected 42, got 41' in failed[0]["message"].replace("'", "")
 

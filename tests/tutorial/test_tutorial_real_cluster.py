@@ -5,7 +5,6 @@ as checks with their solutions."""
 
 from __future__ import annotations
 
-import json
 import threading
 import urllib.request
 from pathlib import Path
@@ -19,6 +18,7 @@ from illm_lab.base import events
 from illm_lab.cli.main import app
 from illm_lab.tutorial.session import Step
 from tests.support.real_cluster import RealCluster, watch_until_gone
+from tests.support.reports import single
 from tests.tutorial.conftest import FIXTURES, NS, ScriptedLearner
 
 
@@ -47,7 +47,7 @@ def test_ci_run_passes_every_checkpoint_on_real_pods(real_cluster: RealCluster, 
         args += ["--set", item]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
-    report = json.loads(res.stdout)
+    report = single(res.stdout)
     assert [c["passed"] for c in report["checks"]] == [True] * 4
     assert "(port-forward): status 200" in report["checks"][1]["message"]
     assert forward_threads() == []

@@ -70,8 +70,22 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def experiments_dir(override: Path | str | None = None) -> Path:
-    """`--experiments-dir` > `LAB_EXPERIMENTS_DIR` > `./experiments`."""
+    """`--experiments-dir` > `LAB_EXPERIMENTS_DIR` > the `experiments/` folder of the current
+    directory or of the nearest one above it (as git finds `.git`, so `lab` works from inside
+    `experiments/hello-app`) > `./experiments` (which then does not exist)."""
     if override:
         return Path(override)
     env = os.environ.get("LAB_EXPERIMENTS_DIR")
-    return Path(env) if env else Path("experiments")
+    if env:
+        return Path(env)
+    default = Path("experiments")
+    if default.is_dir():
+        return default
+    try:
+        here = Path.cwd()
+    except OSError:  # the current directory was deleted
+        return default
+    for folder in here.parents:
+        if (folder / "experiments").is_dir():
+            return folder / "experiments"
+    return default

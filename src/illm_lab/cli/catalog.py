@@ -9,7 +9,7 @@ import typer
 from illm_lab import ui
 from illm_lab.base import paths
 from illm_lab.base.errors import EXIT_BAD_INPUT
-from illm_lab.cli.options import Format, OutputOpt, settings, show
+from illm_lab.cli.options import Format, OutputOpt, complete_experiment, complete_phase, settings, show
 
 
 def register(app: typer.Typer) -> None:
@@ -22,12 +22,21 @@ def register(app: typer.Typer) -> None:
 def list_cmd(
     ctx: typer.Context,
     phase: Annotated[
-        str | None, typer.Option(help="Only this phase (3 matches 3 and 3.x) or appendix letter.")
+        str | None, typer.Option(help="Only this phase (3 matches 3 and 3.x) or appendix letter.",
+                                  autocompletion=complete_phase)
     ] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Only experiments with this tag.")] = None,
     output: OutputOpt = Format.table,
 ) -> None:
-    """List the experiments of the catalog."""
+    """List the experiments of the catalog.
+
+    Examples:
+
+    \b
+      lab list
+      lab list --phase 3 --tag http
+      lab list -o json
+    """
     from illm_lab.catalog import index
 
     found, problems = index.summaries(paths.experiments_dir(settings(ctx).experiments_dir))
@@ -46,10 +55,17 @@ def _rows(found: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
 
 def show_cmd(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="Experiment name.")],
+    experiment: Annotated[str, typer.Argument(help="Experiment name.", autocompletion=complete_experiment)],
     output: OutputOpt = Format.table,
 ) -> None:
-    """Show one experiment: metadata, params, components and checks."""
+    """Show one experiment: metadata, params, components and checks.
+
+    Examples:
+
+    \b
+      lab show hello-app
+      lab show hello-app -o yaml
+    """
     from illm_lab import catalog
     from illm_lab.catalog import views
 
@@ -67,7 +83,14 @@ def new_cmd(
         str, typer.Option("--type", help="tutorial | comparison | benchmark | demo.")
     ] = "demo",
 ) -> None:
-    """Scaffold a new experiment from experiments/_template."""
+    """Scaffold a new experiment from experiments/_template.
+
+    Examples:
+
+    \b
+      lab new my-exp --phase 2
+      lab new my-tutorial --type tutorial
+    """
     from illm_lab.authoring import scaffold
 
     root = paths.experiments_dir(settings(ctx).experiments_dir)

@@ -10,6 +10,7 @@ import typer
 
 from illm_lab import ui
 from illm_lab.cli.options import (
+    AllowCommandsOpt,
     ContextOpt,
     EventsOpt,
     Format,
@@ -22,6 +23,8 @@ from illm_lab.cli.options import (
     SetOpt,
     TargetContextOpt,
     ValuesOpt,
+    complete_experiment,
+    complete_phase,
     settings,
     show,
 )
@@ -36,8 +39,10 @@ def register(app: typer.Typer) -> None:
 
 def conduct_cmd(
     ctx: typer.Context,
-    experiments: Annotated[list[str] | None, typer.Argument(help="Experiments to conduct.")] = None,
-    phase: Annotated[str | None, typer.Option(help="Every experiment of this phase.")] = None,
+    experiments: Annotated[list[str] | None, typer.Argument(help="Experiments to conduct.",
+            autocompletion=complete_experiment)] = None,
+    phase: Annotated[str | None, typer.Option(help="Every experiment of this phase.",
+            autocompletion=complete_phase)] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Every experiment with this tag.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every experiment of the catalog.")] = False,
     set_: SetOpt = None,
@@ -66,15 +71,28 @@ def conduct_cmd(
     parallel: Annotated[int, typer.Option("--parallel", min=1, max=16, help="Experiments at once.")] = 1,
     events: EventsOpt = None,
     junit: JunitOpt = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the report as one self-contained HTML file.")
+    ] = None,
     check_timeout: Annotated[
         str | None,
         typer.Option("--check-timeout", help="Deadline of every check, e.g. 30s (overrides each)."),
     ] = None,
+    allow_commands: AllowCommandsOpt = False,
     output: OutputOpt = Format.table,
 ) -> None:
     """Deploy an experiment, wait, run its checks (and load workflow), report, tear down.
 
-    On a terminal, a tutorial experiment runs its tutorial session before the teardown."""
+    On a terminal, a tutorial experiment runs its tutorial session before the teardown.
+
+    Examples:
+
+    \b
+      lab conduct hello-app
+      lab conduct hello-app --context kind-lab --keep
+      lab conduct --phase 1 --ci --junit report.xml -o json
+      lab conduct hello-app --dry-run
+    """
     from illm_lab import lifecycle
 
     interactive = not ci and sys.stdin.isatty()
@@ -101,43 +119,56 @@ def conduct_cmd(
         events_file=events,
         experiments_dir=settings(ctx).experiments_dir,
         check_timeout=duration_flag("--check-timeout", check_timeout),
+        allow_commands=allow_commands,
     )
-    run_and_report(request, junit, output)
+    run_and_report(request, junit, output, html=html)
 
 
-def run_and_report(request: Any, junit: Path | None, output: Format) -> None:
+def run_and_report(request: Any, junit: Path | None, output: Format, *, html: Path | None = None) -> None:
     """Conduct, write the JUnit file, print the reports, exit with the worst exit code."""
     from illm_lab import lifecycle
 
     live = ui.ConductView(json_mode=output is not Format.table)
+    view: Any = live
+    if request.events_file is not None and str(request.events_file) == "-":  # `--events -`: stdout
+        request.events_file, view = None, ui.EventLines(live)
     try:
-        reports = lifecycle.conduct_many(request, live)
+        reports = lifecycle.conduct_many(request, view)
     finally:
         live.close()
     data = [r.as_dict() for r in reports]
-    if junit is not None:
-        from illm_lab.reports import junit as junit_report
+    write_junit(data, junit)
+    if html is not None:
+        from illm_lab.cli.report import write_html
 
-        junit_report.write(data, junit)
+        write_html(data, html)
     for report in reports:
         if report.error:
             ui.error(f"{report.experiment}: {report.error}")
             if ui.state.verbose and report.error_detail:
                 ui.detail(report.error_detail)
-    show(output, data if len(data) != 1 else data[0], lambda: ui.conduct_summary(data))
+    show(output, data, lambda: ui.conduct_summary(data))  # always a list (docs/reports.md)
     raise typer.Exit(lifecycle.exit_code(reports))
 
 
 def down_cmd(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="Experiment whose deployment to remove.")],
+    experiment: Annotated[str, typer.Argument(help="Experiment whose deployment to remove.",
+            autocompletion=complete_experiment)],
     run: Annotated[str | None, typer.Option("--run", help="The instance of this run id.")] = None,
     instance: InstanceOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     output: OutputOpt = Format.table,
 ) -> None:
-    """Remove everything the runs of an experiment left on its clusters (safe to re-run)."""
+    """Remove everything the runs of an experiment left on its clusters (safe to re-run).
+
+    Examples:
+
+    \b
+      lab down hello-app
+      lab down hello-app --instance second
+    """
     from illm_lab import lifecycle
 
     result = lifecycle.down(
@@ -148,6 +179,7 @@ def down_cmd(
         context=context,
         experiments_dir=settings(ctx).experiments_dir,
         on_event=ui.engine_event,
+        on_warning=ui.warn,
     )
     show(output, result, lambda: ui.down_summary(result))
 
@@ -160,12 +192,16 @@ def status_cmd(
     from illm_lab import lifecycle
 
     rows = lifecycle.status(experiment)
+    for row in rows:
+        if row["state"] == "unreadable":
+            ui.warn(f"{row['file']}: {row['error']} (skipped)")
     show(output, rows, lambda: ui.status_table(rows))
 
 
 def validate_cmd(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="Experiment to check.")],
+    experiment: Annotated[str, typer.Argument(help="Experiment to check.",
+            autocompletion=complete_experiment)],
     set_: SetOpt = None,
     values: ValuesOpt = None,
     kubeconfig: KubeconfigOpt = None,
@@ -175,9 +211,17 @@ def validate_cmd(
     hub_context: HubContextOpt = None,
     instance: InstanceOpt = None,
     junit: JunitOpt = None,
+    allow_commands: AllowCommandsOpt = False,
     output: OutputOpt = Format.table,
 ) -> None:
-    """Re-run an experiment's checks against its live deployment (nothing applied or deleted)."""
+    """Re-run an experiment's checks against its live deployment (nothing applied or deleted).
+
+    Examples:
+
+    \b
+      lab conduct hello-app --keep && lab validate hello-app
+      lab validate hello-app --junit - -o json
+    """
     from illm_lab import lifecycle
 
     report = lifecycle.validate(
@@ -189,14 +233,28 @@ def validate_cmd(
         role_contexts={"target": target_context, "loadgen": loadgen_context, "hub": hub_context},
         instance=instance,
         experiments_dir=settings(ctx).experiments_dir,
+        allow_commands=allow_commands,
     )
-    data: dict[str, Any] = report.as_dict()
-    if junit is not None:
-        from illm_lab.reports import junit as junit_report
-
-        junit_report.write([data], junit)
-    show(output, data, lambda: ui.conduct_summary([data]))
+    data: list[dict[str, Any]] = [report.as_dict()]  # the shape of `lab conduct -o json`
+    write_junit(data, junit)
+    show(output, data, lambda: ui.conduct_summary(data))
     raise typer.Exit(report.exit_code)
+
+
+def write_junit(data: list[dict[str, Any]], junit: Path | None) -> None:
+    """`--junit FILE`, or `--junit -` for stdout."""
+    if junit is None:
+        return
+    from illm_lab.reports import junit as junit_report
+
+    if str(junit) == "-":
+        import xml.etree.ElementTree as ET
+
+        root = junit_report.build(data)
+        ET.indent(root)
+        ui.text(ET.tostring(root, encoding="unicode", xml_declaration=True))
+    else:
+        junit_report.write(data, junit)
 
 
 def duration_flag(flag: str, value: str | None) -> float | None:

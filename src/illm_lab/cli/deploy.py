@@ -20,6 +20,7 @@ from illm_lab.cli.options import (
     SetOpt,
     TargetContextOpt,
     ValuesOpt,
+    complete_experiment,
     settings,
     show,
 )
@@ -50,7 +51,7 @@ def _prepare(
 
 def apply_cmd(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="Experiment name.")],
+    experiment: Annotated[str, typer.Argument(help="Experiment name.", autocompletion=complete_experiment)],
     set_: SetOpt = None,
     values: ValuesOpt = None,
     kubeconfig: KubeconfigOpt = None,
@@ -65,7 +66,14 @@ def apply_cmd(
     ] = True,
     output: OutputOpt = Format.table,
 ) -> None:
-    """Deploy an experiment's components (server-side apply, waits, prune) — no checks, no teardown."""
+    """Deploy an experiment's components (server-side apply, waits, prune) — no checks, no teardown.
+
+    Examples:
+
+    \b
+      lab apply hello-app --context kind-lab
+      lab apply hello-app --set replicas=3 -o json
+    """
     from illm_lab.conduct.interrupts import Interrupts
     from illm_lab.deploy import deployment as deploy
     from illm_lab.engine.inventory import instance_id
@@ -84,7 +92,7 @@ def apply_cmd(
 
 def diff_cmd(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="Experiment name.")],
+    experiment: Annotated[str, typer.Argument(help="Experiment name.", autocompletion=complete_experiment)],
     set_: SetOpt = None,
     values: ValuesOpt = None,
     kubeconfig: KubeconfigOpt = None,
@@ -96,7 +104,16 @@ def diff_cmd(
     instance: InstanceOpt = None,
     output: OutputOpt = Format.table,
 ) -> None:
-    """Show what `lab apply` would change (server-side dry run against the live objects)."""
+    """Show what `lab apply` would change (server-side dry run against the live objects).
+
+    Exit 0 when nothing would change, 1 when something would (like `kubectl diff`).
+
+    Examples:
+
+    \b
+      lab diff hello-app --context kind-lab
+      lab diff hello-app --set replicas=3 || echo changes
+    """
     from illm_lab.deploy import deployment as deploy
     from illm_lab.engine.inventory import instance_id
 
@@ -107,3 +124,7 @@ def diff_cmd(
         instance=instance_id(entry.name, instance) if instance else None,
     )
     show(output, items, lambda: ui.diff_report(items))
+    if any(item["action"] != "unchanged" for item in items):
+        from illm_lab.base.errors import EXIT_FAILED
+
+        raise typer.Exit(EXIT_FAILED)

@@ -18,6 +18,7 @@ from illm_lab.cli import doctor as doctor_cmds
 from illm_lab.cli import hub as hub_cmds
 from illm_lab.cli import kubeconfig as kubeconfig_cmds
 from illm_lab.cli import render as render_cmds
+from illm_lab.cli import report as report_cmds
 from illm_lab.cli import roadmap as roadmap_cmds
 from illm_lab.cli import tutorial as tutorial_cmds
 from illm_lab.cli.handler import LabGroup
@@ -27,8 +28,7 @@ app = typer.Typer(
     cls=LabGroup,
     name="lab",
     help="Run, check and tear down Kubernetes learning experiments with one command.",
-    no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -73,6 +73,12 @@ def root(
     ctx.obj = Settings(verbose=verbose, quiet=quiet, experiments_dir=experiments_dir)
 
 
+@app.command("version")
+def version_cmd() -> None:
+    """Print the version (the same as `lab --version`)."""
+    ui.text(f"lab {__version__}")
+
+
 catalog_cmds.register(app)
 render_cmds.register(app)
 deploy_cmds.register(app)
@@ -84,6 +90,31 @@ app.add_typer(tutorial_cmds.app, name="tutorial")
 doctor_cmds.register(app)
 roadmap_cmds.register(app)
 adr_cmds.register(app)
+report_cmds.register(app)
+
+
+# The help lists the commands in these panels (Typer's `rich_help_panel`), in this order.
+PANELS = {
+    "Offline authoring": ["list", "show", "render", "lint", "new", "schema", "charts", "roadmap", "adr",
+                          "site"],
+    "Cluster": ["conduct", "apply", "diff", "validate", "status", "down", "kubeconfig", "report"],
+    "Learning": ["tutorial"],
+    "Hub": ["hub"],
+    "Setup": ["doctor", "version"],
+}
+
+
+def _assign_panels(typer_app: typer.Typer) -> None:
+    panel_of = {name: panel for panel, names in PANELS.items() for name in names}
+    for command in typer_app.registered_commands:
+        command.rich_help_panel = panel_of.get(command.name or "", command.rich_help_panel)
+    for group in typer_app.registered_groups:
+        name = group.name or (group.typer_instance.info.name if group.typer_instance else None)
+        group.rich_help_panel = panel_of.get(name if isinstance(name, str) else "", group.rich_help_panel)
+
+
+_assign_panels(app)
+LabGroup.panel_order = PANELS
 
 
 def main() -> None:

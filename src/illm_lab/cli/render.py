@@ -10,7 +10,15 @@ import typer
 from illm_lab import ui
 from illm_lab.base import paths
 from illm_lab.base.errors import EXIT_FAILED
-from illm_lab.cli.options import Format, OutputOpt, SetOpt, ValuesOpt, settings, show
+from illm_lab.cli.options import (
+    Format,
+    OutputOpt,
+    SetOpt,
+    ValuesOpt,
+    complete_experiment,
+    settings,
+    show,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 def render_cmd(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Argument(help="Experiment name.")],
+    experiment: Annotated[str, typer.Argument(help="Experiment name.", autocompletion=complete_experiment)],
     set_: SetOpt = None,
     values: ValuesOpt = None,
     out: Annotated[
@@ -30,7 +38,14 @@ def render_cmd(
         bool, typer.Option("--show-secrets", help="Print Secret data instead of ***.")
     ] = False,
 ) -> None:
-    """Render an experiment's manifests (and Helm values) to YAML, without a cluster."""
+    """Render an experiment's manifests (and Helm values) to YAML, without a cluster.
+
+    Examples:
+
+    \b
+      lab render hello-app
+      lab render hello-app --set replicas=3 --out /tmp/hello
+    """
     from illm_lab import catalog
     from illm_lab.rendering import output, render
 
@@ -47,14 +62,22 @@ def render_cmd(
 def lint_cmd(
     ctx: typer.Context,
     experiments: Annotated[
-        list[str] | None, typer.Argument(help="Experiments to lint [default: all].")
+        list[str] | None, typer.Argument(help="Experiments to lint [default: all].",
+                autocompletion=complete_experiment)
     ] = None,
     kube_version: Annotated[
         str, typer.Option("--kube-version", help="Kubernetes version to validate objects against.")
     ] = "1.31",
     output: OutputOpt = Format.table,
 ) -> None:
-    """Check manifests, templates and rendered objects; exit 1 on any error finding."""
+    """Check manifests, templates and rendered objects; exit 1 on any error finding.
+
+    Examples:
+
+    \b
+      lab lint
+      lab lint hello-app --kube-version 1.30 -o json
+    """
     from illm_lab import catalog
     from illm_lab.authoring import lint
     from illm_lab.base import paths

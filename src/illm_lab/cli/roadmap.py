@@ -31,14 +31,18 @@ def roadmap_cmd(
     ] = None,
     output: OutputOpt = Format.table,
 ) -> None:
-    """Progress metrics: phases complete, experiments validated, ADRs, appendices."""
+    """Progress: phases built, validated and learner-completed; experiments validated (stale
+    records do not count); your tutorial checkpoints; ADRs; appendices."""
     from illm_lab.authoring import roadmap
+    from illm_lab.tutorial import progress as tutorial_progress
 
     road_root = roadmap.roadmap_dir(roadmap_dir)
+    learner, unreadable = tutorial_progress.passed_by_experiment()
     prog = roadmap.progress(
         road_root,
         paths.experiments_dir(settings(ctx).experiments_dir),
         adrs_dir or road_root.absolute().parent / "adrs",
+        learner=learner,
     )
     if phase is not None:
         status, section = roadmap.find(prog, phase)
@@ -50,5 +54,5 @@ def roadmap_cmd(
             ui.table(None, *roadmap.phase_rows(prog))
 
         show(output, roadmap.summary(prog), tables)
-    for warning in prog.warnings:
+    for warning in [*prog.warnings, *(f"{p} (left out of the tutorial progress)" for p in unreadable)]:
         ui.warn(warning)

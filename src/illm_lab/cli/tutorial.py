@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +12,7 @@ from illm_lab import ui
 from illm_lab.base.errors import EXIT_BAD_INPUT
 from illm_lab.cli.conduct import duration_flag, run_and_report
 from illm_lab.cli.options import (
+    AllowCommandsOpt,
     ContextOpt,
     EventsOpt,
     Format,
@@ -24,6 +25,7 @@ from illm_lab.cli.options import (
     SetOpt,
     TargetContextOpt,
     ValuesOpt,
+    complete_experiment,
     settings,
     show,
 )
@@ -33,7 +35,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ExperimentArg = Annotated[str, typer.Argument(help="Tutorial experiment.")]
+ExperimentArg = Annotated[str, typer.Argument(help="Tutorial experiment.",
+        autocompletion=complete_experiment)]
 KeepOpt = Annotated[bool, typer.Option("--keep", help="Leave the deployment running when you quit.")]
 CiOpt = Annotated[
     bool, typer.Option("--ci", help="Non-interactive: checkpoints run as checks (each after its solution).")
@@ -46,15 +49,29 @@ CheckTimeoutOpt = Annotated[
 
 @app.command("list")
 def list_cmd(ctx: typer.Context, output: OutputOpt = Format.table) -> None:
-    """The catalog's tutorials and how far you got in each."""
+    """The catalog's tutorials and how far you got in each.
+
+    Examples:
+
+    \b
+      lab tutorial list
+      lab tutorial start <name>
+    """
     from illm_lab.tutorial import listing
 
     rows, problems = listing.tutorials(settings(ctx).experiments_dir)
+    rows.sort(key=_tutorial_order)
     show(output, rows, lambda: ui.tutorial_list(rows))
     for problem in problems:
         ui.error(problem)
     if problems:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _tutorial_order(row: dict[str, Any]) -> tuple[bool, list[tuple[int, str]], str]:
+    """Tutorials with checkpoints first, then in roadmap phase order (1 < 2 < 3.1 < 10 < A)."""
+    parts = [(0, p.zfill(6)) if p.isdigit() else (1, p) for p in str(row["phase"]).split(".")]
+    return (not row.get("checkpoints"), parts, str(row["name"]))
 
 
 @app.command("show")
@@ -89,6 +106,7 @@ def _start(
     junit: Path | None,
     check_timeout: str | None,
     output: Format,
+    allow_commands: bool = False,
 ) -> None:
     from illm_lab import lifecycle
 
@@ -109,6 +127,7 @@ def _start(
         events_file=events,
         experiments_dir=settings(ctx).experiments_dir,
         check_timeout=duration_flag("--check-timeout", check_timeout),
+        allow_commands=allow_commands,
     ))
     run_and_report(request, junit, output)
 
@@ -131,15 +150,24 @@ def start_cmd(
     events: EventsOpt = None,
     junit: JunitOpt = None,
     check_timeout: CheckTimeoutOpt = None,
+    allow_commands: AllowCommandsOpt = False,
     output: OutputOpt = Format.table,
 ) -> None:
     """Deploy a tutorial and walk its checkpoints from the first (tears down when you quit,
-    unless --keep). Without a terminal, or with --ci, the checkpoints run as checks."""
+    unless --keep). Without a terminal, or with --ci, the checkpoints run as checks.
+
+    Examples:
+
+    \b
+      lab tutorial start argocd-gitops
+      lab tutorial start argocd-gitops --keep
+      lab tutorial start argocd-gitops --ci
+    """
     _start(
         ctx, experiment, resume=False, set_=set_, values=values, kubeconfig=kubeconfig, context=context,
         role_contexts={"target": target_context, "loadgen": loadgen_context, "hub": hub_context},
         keep=keep, reuse=reuse, instance=instance, ci=ci, events=events, junit=junit,
-        check_timeout=check_timeout, output=output,
+        check_timeout=check_timeout, output=output, allow_commands=allow_commands,
     )
 
 
@@ -160,6 +188,7 @@ def resume_cmd(
     events: EventsOpt = None,
     junit: JunitOpt = None,
     check_timeout: CheckTimeoutOpt = None,
+    allow_commands: AllowCommandsOpt = False,
     output: OutputOpt = Format.table,
 ) -> None:
     """Continue where you left off: the saved progress, over the kept deployment (deployed
@@ -168,7 +197,7 @@ def resume_cmd(
         ctx, experiment, resume=True, set_=set_, values=values, kubeconfig=kubeconfig, context=context,
         role_contexts={"target": target_context, "loadgen": loadgen_context, "hub": hub_context},
         keep=keep, reuse=True, instance=instance, ci=ci, events=events, junit=junit,
-        check_timeout=check_timeout, output=output,
+        check_timeout=check_timeout, output=output, allow_commands=allow_commands,
     )
 
 
@@ -186,6 +215,7 @@ def check_cmd(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     check_timeout: CheckTimeoutOpt = None,
+    allow_commands: AllowCommandsOpt = False,
     output: OutputOpt = Format.table,
 ) -> None:
     """Verify a checkpoint now (from a second terminal, beside the session); the session sees the
@@ -196,7 +226,7 @@ def check_cmd(
     outcome = verify.check(
         checkpoint, experiment=experiment, instance=instance, kubeconfig=kubeconfig, context=context,
         check_timeout=duration_flag("--check-timeout", check_timeout),
-        experiments_dir=settings(ctx).experiments_dir,
+        experiments_dir=settings(ctx).experiments_dir, allow_commands=allow_commands,
     )
     if outcome.interrupted:
         ui.error("interrupted")

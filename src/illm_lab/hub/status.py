@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from illm_lab.base.errors import InputError, LabError, UsageError
+from illm_lab.base.errors import ClusterError, InputError, LabError
 from illm_lab.config.selection import Target
 from illm_lab.hub import platform
 from illm_lab.hub.bootstrap import HubRequest
@@ -39,7 +39,8 @@ def locate(request: HubRequest, experiment: Any) -> Target:
     if written.is_file():
         return Target(platform.ROLE, written, None, "the hub cluster lab created", "default",
                       platform.CLUSTER)
-    raise UsageError("no hub yet: run `lab hub bootstrap` (or name one with --hub-context)")
+    # No hub is a hub that cannot be reached: exit 3, as `lab hub status` promises.
+    raise ClusterError("no hub yet: run `lab hub bootstrap` (or name one with --hub-context)")
 
 
 def status(request: HubRequest) -> dict[str, Any]:

@@ -66,6 +66,10 @@ def load(kubeconfig: Path | None, context: str | None) -> tuple[Any, Target]:
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"kubeconfig {path}{line}: not valid YAML") from None
     except ConfigException as exc:
+        known = _context_names(merged.config) if "merged" in locals() else []
+        if context and known and context not in known:
+            raise ConfigError(f"{where}: context {context!r} is unknown; "
+                              f"its contexts: {', '.join(known)}") from None
         raise ConfigError(f"{where}: {_clean(str(exc), context)}") from None
     except binascii.Error:
         raise ConfigError(f"{where}: a *-data entry (certificate or key) is not valid base64") from None
@@ -84,6 +88,16 @@ def load(kubeconfig: Path | None, context: str | None) -> tuple[Any, Target]:
     return configuration, Target(kubeconfig=path, context=name, server=server)
 
 
+def _context_names(config: Any) -> list[str]:
+    """The context names of a merged kubeconfig (the loader's view of it), [] when unreadable."""
+    try:
+        value = config.value if hasattr(config, "value") else config
+        items = [getattr(c, "value", c) for c in value.get("contexts") or []]
+        return sorted(str(c["name"]) for c in items if c.get("name"))
+    except (AttributeError, KeyError, TypeError):
+        return []
+
+
 def _screen(file: str) -> None:
     """Refuse, before the kubernetes loader sees it, a kubeconfig that would hurt it: over the
     size limit, not UTF-8, invalid YAML, alias bombs, absurd nesting, duplicate keys (the
@@ -92,7 +106,7 @@ def _screen(file: str) -> None:
     from illm_lab.base.yamlio import load_all, read_text
 
     candidate = Path(os.path.expanduser(file))
-    if not candidate.is_file():
+    if not candidate.exists():  # a FIFO or a device is refused by read_text, never handed on
         return
     try:
         docs = load_all(read_text(candidate, what="kubeconfig"), source=file)
