@@ -136,8 +136,10 @@ def chart_labels(entry: Entry, cache: ChartCache) -> list[str]:
 
 
 def conducted(folder: Path) -> str:
-    """Whether a committed validation record says the experiment was conducted for real, where."""
+    """Whether a committed validation record says the experiment was conducted for real, where,
+    and whether that record is stale (written for other versions of the experiment's files)."""
     from illm_lab.base.yamlio import load_all, read_text
+    from illm_lab.catalog.fingerprint import experiment_hash
     from illm_lab.model.record import RECORD_FILE, ValidationRecord
 
     path = folder / RECORD_FILE
@@ -159,7 +161,12 @@ def conducted(folder: Path) -> str:
         places.setdefault(place, []).append(c.role)
     where = "; ".join(f"{place} ({', '.join(roles)})" if len(places) > 1 else place
                       for place, roles in places.items()) or "cluster not recorded"
-    return f"{'passed' if passed else 'failed'} {latest.date.date().isoformat()} on {where}"
+    verdict = "passed" if passed else "failed"
+    if passed and not latest.checks:
+        verdict = "passed without a single check"
+    current = latest.experiment_hash == experiment_hash(folder)
+    stale = "" if current else " (stale: the experiment changed since)"
+    return f"{verdict} {latest.date.date().isoformat()} on {where}{stale}"
 
 
 def render_at_defaults(entry: Entry, cache: ChartCache, kube_version: str = TARGET_KUBE_VERSION

@@ -107,7 +107,7 @@ async def proxy(
         raise ApiError(503, "ServiceUnavailable", f'no endpoints available for {what} "{name}"')
     target = base + (tail or "/")
     if raw.query_string:
-        target += "?" + raw.query_string
+        target += "?" + raw.rel_url.raw_query_string  # as received: still percent-encoded
     headers = {k: v for k, v in raw.headers.items() if k.lower() not in HOP_BY_HOP | {"authorization"}}
     body = await raw.read()
     try:

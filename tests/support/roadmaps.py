@@ -1,8 +1,9 @@
 """A small roadmap tree for tests: roadmap/, experiments/ with validation records, adrs/.
 
-Phase 1 is in progress (alpha validated, beta built with a failing latest record, delta planned),
-phase 2 is complete (gamma validated), phase 3 has not started (epsilon missing in section 3.1,
-zeta planned in 3.2); appendix A plans eta; omega is built but named nowhere.
+Phase 1 is built (alpha validated, beta built with a failing latest record, delta planned),
+phase 2 is validated (gamma validated), phase 3 has not started (epsilon missing in section 3.1,
+zeta planned in 3.2); appendix A plans eta; omega is built but named nowhere. Every record is
+of its experiment's current files (`experimentHash`), so none is stale.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
+from illm_lab.catalog.fingerprint import experiment_hash
 from tests.support.catalogs import write_experiment
 
 README = """\
@@ -80,8 +82,13 @@ PHASES = {
 }
 
 
-def record(name: str, *, passed: bool, date: str, failing_check: bool = False) -> str:
-    return textwrap.dedent(f"""\
+def record(
+    name: str, *, passed: bool, date: str, failing_check: bool = False, folder_hash: str | None = None,
+    checks: bool = True,
+) -> str:
+    """One record; `folder_hash` becomes its `experimentHash` (none: a record from before records
+    carried one); `checks=False` writes a record without a single check."""
+    text = textwrap.dedent(f"""\
         apiVersion: lab.illm.io/v1alpha1
         kind: ValidationRecord
         experiment: {name}
@@ -95,6 +102,9 @@ def record(name: str, *, passed: bool, date: str, failing_check: bool = False) -
           - {{name: app ready, passed: true, durationSeconds: 1.5}}
           - {{name: app answers, passed: {str(not failing_check).lower()}}}
         """)
+    if not checks:
+        text = text[: text.index("checks:")] + "checks: []\n"
+    return text + (f"experimentHash: {folder_hash}\n" if folder_hash else "")
 
 
 def write_record(folder: Path, *records: str) -> Path:
@@ -113,17 +123,20 @@ def write_tree(base: Path) -> Path:
     exps = base / "experiments"
     for name in ("alpha", "beta", "gamma", "omega"):
         write_experiment(exps, name)
+    current = {name: experiment_hash(exps / name) for name in ("alpha", "beta", "gamma")}
     write_record(
         exps / "alpha",
         record("alpha", passed=False, date="2026-11-01T10:00:00Z", failing_check=True),
-        record("alpha", passed=True, date="2026-11-20T10:00:00Z"),
+        record("alpha", passed=True, date="2026-11-20T10:00:00Z", folder_hash=current["alpha"]),
     )
     write_record(
         exps / "beta",
-        record("beta", passed=True, date="2026-11-01T10:00:00Z"),
-        record("beta", passed=False, date="2026-11-20T10:00:00Z", failing_check=True),
+        record("beta", passed=True, date="2026-11-01T10:00:00Z", folder_hash=current["beta"]),
+        record("beta", passed=False, date="2026-11-20T10:00:00Z", failing_check=True,
+               folder_hash=current["beta"]),
     )
-    write_record(exps / "gamma", record("gamma", passed=True, date="2026-11-21T08:30:00+01:00"))
+    write_record(exps / "gamma", record("gamma", passed=True, date="2026-11-21T08:30:00+01:00",
+                                        folder_hash=current["gamma"]))
     adrs = base / "adrs"
     adrs.mkdir()
     repo_template = Path(__file__).resolve().parents[2] / "adrs" / "template.md"

@@ -8,7 +8,18 @@ import pytest
 
 from illm_lab.authoring import roadmap
 from illm_lab.base.errors import InputError, UsageError
+from illm_lab.catalog import fingerprint
+from illm_lab.model.record import RECORD_FILE
+from illm_lab.tutorial import progress as tutorial_progress
 from tests.support.roadmaps import record, write_record, write_tree
+
+TUTORIAL = """\
+  tutorial:
+    guide: README.md
+    checkpoints:
+      - {name: first, title: First, instructions: do it, checks: [{name: c, absent: {kind: Pod, name: x, namespace: demo}}]}
+      - {name: second, title: Second, instructions: again, checks: [{name: c, absent: {kind: Pod, name: y, namespace: demo}}]}
+"""
 
 
 @pytest.fixture
@@ -16,8 +27,17 @@ def tree(tmp_path: Path) -> Path:
     return write_tree(tmp_path)
 
 
-def progress(base: Path) -> roadmap.Progress:
-    return roadmap.progress(base / "roadmap", base / "experiments", base / "adrs")
+def progress(base: Path, learner: dict[str, set[str]] | None = None) -> roadmap.Progress:
+    return roadmap.progress(base / "roadmap", base / "experiments", base / "adrs", learner=learner)
+
+
+def make_tutorial(tree: Path, name: str) -> None:
+    """Give an experiment two tutorial checkpoints, and record it again for its new files."""
+    folder = tree / "experiments" / name
+    manifest = folder / "experiment.yaml"
+    manifest.write_text(manifest.read_text() + TUTORIAL)
+    write_record(folder, record(name, passed=True, date="2026-11-22T00:00:00Z",
+                                folder_hash=fingerprint.experiment_hash(folder)))
 
 
 def states(status: roadmap.DocumentStatus) -> dict[str, str]:
@@ -48,8 +68,8 @@ def test_states_follow_records_folders_and_marks(tree: Path) -> None:
     assert states(phase1) == {"alpha": "validated", "beta": "built", "delta": "planned"}
     assert states(phase2) == {"gamma": "validated"}
     assert states(phase3) == {"epsilon": "missing", "zeta": "planned"}
-    assert [p.state for p in prog.phases] == ["in progress", "complete", "not started"]
-    assert phase1.counts == {"validated": 1, "built": 1, "planned": 1, "missing": 0}
+    assert [p.state for p in prog.phases] == ["built", "validated", "not started"]
+    assert phase1.counts == {"validated": 1, "stale": 0, "built": 1, "planned": 1, "missing": 0}
     alpha = phase1.experiments[0].record
     assert alpha is not None and alpha.passed and alpha.date.day == 20
 
@@ -57,21 +77,24 @@ def test_states_follow_records_folders_and_marks(tree: Path) -> None:
 def test_metrics_table(tree: Path) -> None:
     prog = progress(tree)
     assert roadmap.metrics(prog) == {
-        "phases_total": 3, "phases_complete": 1, "phases_in_progress": 1,
-        "experiments_total": 6, "experiments_validated": 2, "experiments_built": 3,
-        "experiments_planned": 2, "experiments_missing": 1,
+        "phases_total": 3, "phases_learner_completed": 0, "phases_validated": 1, "phases_built": 2,
+        "experiments_total": 6, "experiments_validated": 2, "experiments_stale": 0,
+        "experiments_built": 3, "experiments_planned": 2, "experiments_missing": 1,
         "appendix_experiments_total": 1, "appendix_experiments_validated": 0,
-        "adrs_documented": 2, "appendices_available": 1,
+        "tutorials_total": 0, "tutorials_completed": 0, "checkpoints_total": 0, "checkpoints_passed": 0,
+        "adrs_documented": 2, "technology_adrs": 0, "appendices_available": 1,
     }
     cols, rows = roadmap.metric_rows(prog)
     assert cols == ["METRIC", "VALUE"]
     table = dict((r[0], r[1]) for r in rows)
-    assert table["Phases complete"] == "1 / 3 (33%)"
-    assert table["Phases in progress"] == "1 / 3 (33%)"
+    assert table["Phases validated"] == "1 / 3 (33%)"
+    assert table["Phases built"] == "2 / 3 (67%)"
     assert table["Experiments validated"] == "2 / 6 (33%)"
+    assert table["Experiments stale"] == "0"
     assert table["ADRs documented"] == "2" and table["Appendices available"] == "1"
+    assert "Phases learner-completed" not in table, "no learner progress given: no learner rows"
     _, phase_rows = roadmap.phase_rows(prog)
-    assert phase_rows[0] == ["1", "Basics", "in progress", "1/3", "1", "1", "0"]
+    assert phase_rows[0] == ["1", "Basics", "built", "1/3", "0", "1", "1", "0", "-"]
 
 
 def test_unlisted_experiment_is_a_warning(tree: Path) -> None:
@@ -88,9 +111,124 @@ def test_planned_mark_on_a_built_experiment_counts_it_and_warns(tree: Path) -> N
 
 
 def test_a_record_with_a_failed_check_is_not_validated(tree: Path) -> None:
-    write_record(tree / "experiments" / "gamma",
-                 record("gamma", passed=True, date="2026-11-22T00:00:00Z", failing_check=True))
+    folder = tree / "experiments" / "gamma"
+    write_record(folder, record("gamma", passed=True, date="2026-11-22T00:00:00Z", failing_check=True,
+                                folder_hash=fingerprint.experiment_hash(folder)))
     assert states(progress(tree).phases[1]) == {"gamma": "built"}
+
+
+def test_a_record_of_changed_files_is_stale_and_does_not_count(tree: Path) -> None:
+    (tree / "experiments" / "gamma" / "manifests" / "app.yaml.j2").write_text("# changed\n")
+    prog = progress(tree)
+    gamma = prog.phases[1].experiments[0]
+    assert gamma.state == "stale" and gamma.record is not None
+    assert gamma.record.passed and gamma.record.stale and not gamma.record.counts
+    assert gamma.record.verdict == "passed, stale"
+    assert prog.phases[1].state == "built", "a phase is not validated by a stale record"
+    assert roadmap.metrics(prog)["experiments_stale"] == 1
+    assert roadmap.metrics(prog)["experiments_validated"] == 1
+    _, rows = roadmap.checklist_rows(prog.phases[1])
+    assert rows[0][2] == "stale" and rows[0][3] == "2026-11-21 passed, stale"
+    data = roadmap.detail(prog.phases[1])["checklist"][0]["record"]
+    assert data["stale"] is True and data["counts"] is False and data["checks"] == 2
+
+
+def test_a_record_without_an_experiment_hash_is_stale(tree: Path) -> None:
+    write_record(tree / "experiments" / "gamma", record("gamma", passed=True, date="2026-11-22T00:00:00Z"))
+    assert states(progress(tree).phases[1]) == {"gamma": "stale"}
+
+
+def test_a_record_with_zero_checks_never_counts(tree: Path) -> None:
+    folder = tree / "experiments" / "gamma"
+    write_record(folder, record("gamma", passed=True, date="2026-11-22T00:00:00Z", checks=False,
+                                folder_hash=fingerprint.experiment_hash(folder)))
+    gamma = progress(tree).phases[1].experiments[0]
+    assert gamma.state == "built" and gamma.record is not None
+    assert gamma.record.checks == 0 and not gamma.record.counts
+    assert gamma.record.verdict == "passed, no checks"
+
+
+def test_the_record_itself_is_not_part_of_the_hash(tree: Path) -> None:
+    folder = tree / "experiments" / "gamma"
+    before = fingerprint.experiment_hash(folder)
+    write_record(folder, record("gamma", passed=False, date="2026-11-23T00:00:00Z"))
+    assert fingerprint.experiment_hash(folder) == before
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    assert fingerprint.experiment_hash(folder) == before
+    (folder / "notes.md").write_text("new file\n")
+    assert fingerprint.experiment_hash(folder) != before
+    assert fingerprint.RECORD_FILE == RECORD_FILE
+
+
+def test_phase_states_from_not_started_to_learner_completed(tree: Path) -> None:
+    make_tutorial(tree, "gamma")
+    prog = progress(tree)
+    assert [p.state for p in prog.phases] == ["built", "validated", "not started"]
+    gamma = prog.phases[1].experiments[0]
+    assert gamma.tutorial == roadmap.TutorialProgress(("first", "second"), ())
+    assert roadmap.tutorial_text(prog.phases[1]) == "0/1 done, 0/2 checkpoints"
+    halfway = progress(tree, {"gamma": {"first", "gone-from-the-manifest"}})
+    assert halfway.phases[1].state == "validated"
+    assert halfway.phases[1].experiments[0].tutorial == roadmap.TutorialProgress(("first", "second"), ("first",))
+    done = progress(tree, {"gamma": {"first", "second"}})
+    assert [p.state for p in done.phases] == ["built", "learner-completed", "not started"]
+    m = roadmap.metrics(done)
+    assert (m["phases_learner_completed"], m["phases_validated"], m["tutorials_total"],
+            m["tutorials_completed"], m["checkpoints_total"], m["checkpoints_passed"]) == (1, 1, 1, 1, 2, 2)
+    table = dict((r[0], r[1]) for r in roadmap.metric_rows(done)[1])
+    assert table["Phases learner-completed"] == "1 / 3 (33%)"
+    assert table["Tutorial checkpoints passed"] == "2 / 2 (100%)"
+    _, rows = roadmap.phase_rows(done)
+    assert rows[1][2] == "learner-completed" and rows[1][-1] == "1/1 done, 2/2 checkpoints"
+    _, rows = roadmap.checklist_rows(done.phases[1])
+    assert rows[0][4] == "done"
+    assert roadmap.detail_title(done.phases[1]).endswith("learner-completed · tutorials 1/1 done, 2/2 checkpoints")
+
+
+def test_learner_completed_does_not_need_validated_experiments(tree: Path) -> None:
+    make_tutorial(tree, "beta")   # phase 1: beta's latest record failed, delta is planned
+    prog = progress(tree, {"beta": {"first", "second"}})
+    assert prog.phases[0].state == "learner-completed"
+    assert not prog.phases[0].validated and prog.phases[0].built
+
+
+def test_a_phase_without_tutorials_is_never_learner_completed(tree: Path) -> None:
+    prog = progress(tree, {"gamma": {"anything"}})
+    assert prog.phases[1].state == "validated" and not prog.phases[1].learner_completed
+
+
+def test_unreadable_manifest_leaves_the_tutorial_out_with_a_warning(tree: Path) -> None:
+    (tree / "experiments" / "omega" / "experiment.yaml").write_text("spec: [unclosed\n")
+    (tree / "experiments" / "gamma" / "experiment.yaml").write_text("spec: [unclosed\n")
+    prog = progress(tree)
+    assert prog.phases[1].experiments[0].tutorial is None
+    assert any("gamma" in w and "tutorial checkpoints not read" in w for w in prog.warnings)
+
+
+def test_learner_progress_from_the_store(tmp_path: Path) -> None:
+    store = tutorial_progress.ProgressStore(tmp_path / "tutorials")
+    assert tutorial_progress.passed_by_experiment(store) == ({}, [])
+    with store.update("gamma", "gamma") as first:
+        first.record("first", tutorial_progress.PASSED, by="session")
+        first.record("second", tutorial_progress.FAILED, by="session")
+    with store.update("gamma-again", "gamma") as again:
+        again.record("second", tutorial_progress.PASSED, by="check")
+    with store.update("beta", "beta") as beta:
+        beta.record("first", tutorial_progress.SKIPPED, by="session")
+    (store.root / "broken.json").write_text("{not json")
+    passed, problems = tutorial_progress.passed_by_experiment(store)
+    assert passed == {"gamma": {"first", "second"}, "beta": set()}
+    assert len(problems) == 1 and "broken.json" in problems[0]
+
+
+def test_technology_adrs_are_counted_apart(tree: Path) -> None:
+    tech = tree / "roadmap" / "adrs"
+    tech.mkdir()
+    (tech / "0001-logging-stack.md").write_text("# 0001. Logging stack\n\n- Status: accepted\n")
+    (tech / "README.md").write_text("# Technology choices\n")
+    m = roadmap.metrics(progress(tree))
+    assert m["technology_adrs"] == 1 and m["adrs_documented"] == 2
 
 
 def test_find_phase_section_and_appendix(tree: Path) -> None:

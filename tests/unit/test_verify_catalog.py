@@ -78,3 +78,17 @@ def test_a_failing_row_says_why_in_one_line() -> None:
                               "removal (emulator): left: Namespace a"]
     assert core.one_line(RuntimeError("first\nsecond")) == "RuntimeError: first"
     assert "\\|" in markdown.cell("a|b")
+
+
+def test_the_conducted_column_says_when_a_record_is_stale_or_checked_nothing(tmp_path: Path) -> None:
+    from illm_lab.catalog.fingerprint import experiment_hash
+    from tests.support.roadmaps import record, write_record, write_tree
+
+    folder = write_tree(tmp_path) / "experiments" / "gamma"
+    assert core.conducted(folder).startswith("passed 2026-11-21 on local, Kubernetes 1.32.0")
+    assert "stale" not in core.conducted(folder)
+    (folder / "README.md").write_text("# changed\n")
+    assert core.conducted(folder).endswith("(stale: the experiment changed since)")
+    write_record(folder, record("gamma", passed=True, date="2026-11-22T00:00:00Z", checks=False,
+                                folder_hash=experiment_hash(folder)))
+    assert core.conducted(folder).startswith("passed without a single check 2026-11-22")

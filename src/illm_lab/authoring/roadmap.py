@@ -6,21 +6,29 @@ line each (a list item with a checkbox, then the name in backticks, then what it
 mark `(planned)` right after the name for one not built yet), and the state of each experiment
 is read from the repository:
 
-- *validated* — `experiments/<name>/validation.yaml` (written by `lab conduct --record`) exists
-  and its latest record passed every check;
-- *built* — `experiments/<name>/experiment.yaml` exists, with no passing record;
+- *validated* — `experiments/<name>/validation.yaml` (written by `lab conduct --record`) exists,
+  its latest record passed at least one check and failed none, and it was written for the
+  experiment as it is now: its `experimentHash` equals the hash of the folder's files;
+- *stale* — that record passed, but the experiment changed since (another hash, or a record
+  from before records carried one): it proves an older version, so it does not count;
+- *built* — `experiments/<name>/experiment.yaml` exists, with no record that counts (none, a
+  failed one, or one without a single check);
 - *planned* — marked `(planned)` and not built yet;
 - *missing* — named without the mark, but there is no such experiment (a broken promise).
 
-A phase is complete when every experiment it names is validated, and in progress when at least
-one of them exists. Files that cannot be read or parsed are bad input (exit 2) naming the file
-and line; inconsistencies that do not stop the count are returned as warnings.
+A phase (or appendix) is *not started* while none of its experiments exists, *built* once one
+does, *validated* when every experiment it names is validated, and *learner-completed* when the
+learner's own tutorial progress (`lab tutorial`, passed in by the caller) says every checkpoint of
+every tutorial among its experiments passed. Files that cannot be read or parsed are bad input
+(exit 2) naming the file and line; inconsistencies that do not stop the count are returned as
+warnings.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,9 +44,11 @@ RECORD_FILE = "validation.yaml"  # = model.record.RECORD_FILE, not imported: tha
 CHECKLIST_SECTION = "experiments"
 
 Kind = Literal["phase", "appendix"]
-State = Literal["validated", "built", "planned", "missing"]
-STATES: tuple[State, ...] = ("validated", "built", "planned", "missing")
-DocState = Literal["complete", "in progress", "not started"]
+State = Literal["validated", "stale", "built", "planned", "missing"]
+STATES: tuple[State, ...] = ("validated", "stale", "built", "planned", "missing")
+DocState = Literal["learner-completed", "validated", "built", "not started"]
+DOC_STATES: tuple[DocState, ...] = ("learner-completed", "validated", "built", "not started")
+TECHNOLOGY_ADRS = "adrs"  # the learner's technology-choice ADRs: roadmap/adrs/
 
 _PHASE_FILE = re.compile(r"^phase-(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
 _APPENDIX_FILE = re.compile(r"^appendix-([a-s])-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
@@ -240,11 +250,30 @@ def _item(line: str, section: str, where: str) -> Item:
 class RecordSummary:
     path: Path
     date: datetime
-    passed: bool
+    passed: bool  # the run passed and none of its checks failed
+    checks: int = 0  # how many checks the record holds
+    stale: bool = False  # written for another version of the experiment's files
+    experiment_hash: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        """Whether the record makes its experiment validated: it passed, it checked something,
+        and it is a record of the experiment as it is now."""
+        return self.passed and self.checks > 0 and not self.stale
+
+    @property
+    def verdict(self) -> str:
+        """`passed`, `failed`, `passed, stale` or `passed, no checks`."""
+        if not self.passed:
+            return "failed"
+        if self.checks == 0:
+            return "passed, no checks"
+        return "passed, stale" if self.stale else "passed"
 
 
 def latest_record(folder: Path) -> RecordSummary | None:
-    """The latest record in `folder/validation.yaml` (one document, or a stream of them)."""
+    """The latest record in `folder/validation.yaml` (one document, or a stream of them), and
+    whether it is stale: its `experimentHash` is not the hash of the folder's files now."""
     path = folder / RECORD_FILE
     if not path.exists():
         return None
@@ -252,6 +281,7 @@ def latest_record(folder: Path) -> RecordSummary | None:
     from pydantic import ValidationError
 
     from illm_lab.catalog import validation_problems
+    from illm_lab.catalog.fingerprint import experiment_hash
     from illm_lab.model.record import ValidationRecord
 
     docs = load_all(read_text(path, what="validation record"), source=str(path))
@@ -276,7 +306,11 @@ def latest_record(folder: Path) -> RecordSummary | None:
             latest = record
     assert latest is not None
     passed = latest.passed and all(check.passed for check in latest.checks)
-    return RecordSummary(path=path, date=latest.date, passed=passed)
+    return RecordSummary(
+        path=path, date=latest.date, passed=passed, checks=len(latest.checks),
+        stale=latest.experiment_hash != experiment_hash(folder),
+        experiment_hash=latest.experiment_hash,
+    )
 
 
 def experiment_folders(root: Path) -> dict[str, Path]:
@@ -297,6 +331,39 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+# -- tutorials ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TutorialProgress:
+    """The checkpoints of one tutorial and those of them the learner passed."""
+
+    checkpoints: tuple[str, ...]
+    passed: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return bool(self.checkpoints) and len(self.passed) == len(self.checkpoints)
+
+    @property
+    def text(self) -> str:
+        return "done" if self.done else f"{len(self.passed)}/{len(self.checkpoints)}"
+
+
+def tutorial_checkpoints(folder: Path) -> tuple[str, ...]:
+    """The names of `spec.tutorial.checkpoints` in the folder's manifest, read as plain YAML
+    (the full model costs more than the rest of `lab roadmap`); empty when there are none."""
+    path = folder / MANIFEST
+    docs = load_all(read_text(path, what="experiment manifest"), source=str(path))
+    data = docs[0].data if docs else None
+    spec = data.get("spec") if isinstance(data, dict) else None
+    tutorial = spec.get("tutorial") if isinstance(spec, dict) else None
+    steps = tutorial.get("checkpoints") if isinstance(tutorial, dict) else None
+    if not isinstance(steps, list):
+        return ()
+    return tuple(str(s["name"]) for s in steps if isinstance(s, dict) and s.get("name"))
+
+
 # -- progress -----------------------------------------------------------------------------------
 
 
@@ -305,6 +372,7 @@ class ExperimentStatus:
     item: Item
     state: State
     record: RecordSummary | None = None
+    tutorial: TutorialProgress | None = None  # None: not a tutorial with checkpoints
 
 
 @dataclass(frozen=True)
@@ -318,13 +386,41 @@ class DocumentStatus:
         return {state: found[state] for state in STATES}
 
     @property
+    def tutorials(self) -> tuple[TutorialProgress, ...]:
+        return tuple(e.tutorial for e in self.experiments if e.tutorial is not None)
+
+    @property
+    def validated(self) -> bool:
+        """Every experiment the document names is validated."""
+        return bool(self.experiments) and all(e.state == "validated" for e in self.experiments)
+
+    @property
+    def built(self) -> bool:
+        """At least one of its experiments exists."""
+        return any(e.state in ("validated", "stale", "built") for e in self.experiments)
+
+    @property
+    def learner_completed(self) -> bool:
+        """The learner passed every checkpoint of every tutorial among its experiments."""
+        tutorials = self.tutorials
+        return bool(tutorials) and all(t.done for t in tutorials)
+
+    @property
     def state(self) -> DocState:
-        counts = self.counts
-        if self.experiments and counts["validated"] == len(self.experiments):
-            return "complete"
-        if counts["validated"] or counts["built"]:
-            return "in progress"
-        return "not started"
+        if self.learner_completed:
+            return "learner-completed"
+        if self.validated:
+            return "validated"
+        return "built" if self.built else "not started"
+
+    def tutorial_summary(self) -> dict[str, int]:
+        tutorials = self.tutorials
+        return {
+            "tutorials": len(tutorials),
+            "completed": sum(t.done for t in tutorials),
+            "checkpoints": sum(len(t.checkpoints) for t in tutorials),
+            "passed": sum(len(t.passed) for t in tutorials),
+        }
 
 
 @dataclass(frozen=True)
@@ -334,18 +430,41 @@ class Progress:
     appendices: tuple[DocumentStatus, ...]
     adrs: int
     warnings: tuple[str, ...] = field(default=())
+    technology_adrs: int = 0
+    learner_known: bool = False  # tutorial progress was given (not so for the static site)
 
 
-def progress(roadmap_root: Path, experiments_root: Path, adrs_root: Path) -> Progress:
-    """Read the roadmap, the catalog's folders, their validation records and the ADRs."""
+def progress(
+    roadmap_root: Path,
+    experiments_root: Path,
+    adrs_root: Path,
+    learner: Mapping[str, Collection[str]] | None = None,
+) -> Progress:
+    """Read the roadmap, the catalog's folders, their validation records and tutorial
+    checkpoints, and the ADRs. `learner` maps an experiment to the checkpoints the learner
+    passed (from the tutorial progress store); without it no tutorial counts as done."""
     road = load(roadmap_root)
     built = experiment_folders(experiments_root)
     adrs = len(adr.discover(adrs_root))
+    technology = roadmap_root / TECHNOLOGY_ADRS
+    technology_adrs = len(adr.discover(technology)) if technology.is_dir() else 0
+    passed_by = learner or {}
     warnings = list(road.warnings)
     named = {item.name for doc in road.documents for item in doc.items}
     for name, folder in built.items():
         if name not in named:
             warnings.append(f"{folder}: not named in any checklist under {roadmap_root}")
+
+    def tutorial_of(name: str, folder: Path) -> TutorialProgress | None:
+        try:
+            checkpoints = tutorial_checkpoints(folder)
+        except InputError as exc:
+            warnings.append(f"{exc.where or folder}: tutorial checkpoints not read: {exc.message}")
+            return None
+        if not checkpoints:
+            return None
+        done = set(passed_by.get(name, ()))
+        return TutorialProgress(checkpoints, tuple(c for c in checkpoints if c in done))
 
     def status(doc: Document) -> DocumentStatus:
         out = []
@@ -357,13 +476,17 @@ def progress(roadmap_root: Path, experiments_root: Path, adrs_root: Path) -> Pro
             if item.marked_planned:
                 warnings.append(f"{item.where}: {item.name} is marked (planned) but {folder} exists")
             record = latest_record(folder)
-            state: State = "validated" if record is not None and record.passed else "built"
-            out.append(ExperimentStatus(item, state, record))
+            state: State = "built"
+            if record is not None and record.counts:
+                state = "validated"
+            elif record is not None and record.passed and record.checks and record.stale:
+                state = "stale"
+            out.append(ExperimentStatus(item, state, record, tutorial_of(item.name, folder)))
         return DocumentStatus(doc, tuple(out))
 
     phases = tuple(status(d) for d in road.phases)
     appendices = tuple(status(d) for d in road.appendices)
-    return Progress(road, phases, appendices, adrs, tuple(warnings))
+    return Progress(road, phases, appendices, adrs, tuple(warnings), technology_adrs, learner is not None)
 
 
 # -- plain data for the UI and JSON -------------------------------------------------------------
@@ -376,18 +499,26 @@ def _percent(part: int, whole: int) -> str:
 def metrics(prog: Progress) -> dict[str, int]:
     core = [e for d in prog.phases for e in d.experiments]
     extra = [e for d in prog.appendices for e in d.experiments]
+    tutorials = [t for d in prog.phases for t in d.tutorials]
     return {
         "phases_total": len(prog.phases),
-        "phases_complete": sum(d.state == "complete" for d in prog.phases),
-        "phases_in_progress": sum(d.state == "in progress" for d in prog.phases),
+        "phases_learner_completed": sum(d.learner_completed for d in prog.phases),
+        "phases_validated": sum(d.validated for d in prog.phases),
+        "phases_built": sum(d.built for d in prog.phases),
         "experiments_total": len(core),
         "experiments_validated": sum(e.state == "validated" for e in core),
-        "experiments_built": sum(e.state in ("validated", "built") for e in core),
+        "experiments_stale": sum(e.state == "stale" for e in core),
+        "experiments_built": sum(e.state in ("validated", "stale", "built") for e in core),
         "experiments_planned": sum(e.state == "planned" for e in core),
         "experiments_missing": sum(e.state == "missing" for e in core),
         "appendix_experiments_total": len(extra),
         "appendix_experiments_validated": sum(e.state == "validated" for e in extra),
+        "tutorials_total": len(tutorials),
+        "tutorials_completed": sum(t.done for t in tutorials),
+        "checkpoints_total": sum(len(t.checkpoints) for t in tutorials),
+        "checkpoints_passed": sum(len(t.passed) for t in tutorials),
         "adrs_documented": prog.adrs,
+        "technology_adrs": prog.technology_adrs,
         "appendices_available": len(prog.appendices),
     }
 
@@ -402,6 +533,7 @@ def _doc_summary(status: DocumentStatus) -> dict[str, Any]:
         "state": status.state,
         "experiments": len(status.experiments),
         **status.counts,
+        "tutorials": status.tutorial_summary(),
     }
 
 
@@ -416,30 +548,47 @@ def summary(prog: Progress) -> dict[str, Any]:
 
 def metric_rows(prog: Progress) -> tuple[list[str], list[list[str]]]:
     m = metrics(prog)
+    phases = m["phases_total"]
     rows = [
-        ["Phases complete", _percent(m["phases_complete"], m["phases_total"])],
-        ["Phases in progress", _percent(m["phases_in_progress"], m["phases_total"])],
+        ["Phases learner-completed", _percent(m["phases_learner_completed"], phases)],
+        ["Phases validated", _percent(m["phases_validated"], phases)],
+        ["Phases built", _percent(m["phases_built"], phases)],
         ["Experiments validated", _percent(m["experiments_validated"], m["experiments_total"])],
+        ["Experiments stale", str(m["experiments_stale"])],
         ["Experiments built", _percent(m["experiments_built"], m["experiments_total"])],
+        ["Tutorials completed", _percent(m["tutorials_completed"], m["tutorials_total"])],
+        ["Tutorial checkpoints passed", _percent(m["checkpoints_passed"], m["checkpoints_total"])],
         ["ADRs documented", str(m["adrs_documented"])],
+        ["Technology ADRs", str(m["technology_adrs"])],
         ["Appendices available", str(m["appendices_available"])],
     ]
+    if not prog.learner_known:  # whose tutorials? a report of the repository has no learner
+        rows = [r for r in rows if not r[0].startswith(("Phases learner", "Tutorial"))]
     if m["appendix_experiments_total"]:
-        rows.insert(4, [
+        rows.insert(len(rows) - 3, [
             "Appendix experiments validated",
             _percent(m["appendix_experiments_validated"], m["appendix_experiments_total"]),
         ])
     return ["METRIC", "VALUE"], rows
 
 
+def tutorial_text(status: DocumentStatus) -> str:
+    """`-` without tutorials, else e.g. `1/2 done, 7/11 checkpoints`."""
+    t = status.tutorial_summary()
+    if not t["tutorials"]:
+        return "-"
+    return f"{t['completed']}/{t['tutorials']} done, {t['passed']}/{t['checkpoints']} checkpoints"
+
+
 def phase_rows(prog: Progress) -> tuple[list[str], list[list[str]]]:
-    cols = ["PHASE", "TITLE", "STATE", "VALIDATED", "BUILT", "PLANNED", "MISSING"]
+    cols = ["PHASE", "TITLE", "STATE", "VALIDATED", "STALE", "BUILT", "PLANNED", "MISSING", "TUTORIALS"]
     rows = []
     for status in prog.phases:
         c, total = status.counts, len(status.experiments)
         rows.append([
             status.document.ident, status.document.title, status.state,
-            f"{c['validated']}/{total}", str(c["built"]), str(c["planned"]), str(c["missing"]),
+            f"{c['validated']}/{total}", str(c["stale"]), str(c["built"]), str(c["planned"]),
+            str(c["missing"]), tutorial_text(status),
         ])
     return cols, rows
 
@@ -482,6 +631,14 @@ def detail(status: DocumentStatus, section: str | None = None) -> dict[str, Any]
                 "file": str(e.record.path),
                 "date": e.record.date.isoformat(),
                 "passed": e.record.passed,
+                "checks": e.record.checks,
+                "stale": e.record.stale,
+                "counts": e.record.counts,
+            },
+            "tutorial": None if e.tutorial is None else {
+                "checkpoints": list(e.tutorial.checkpoints),
+                "passed": list(e.tutorial.passed),
+                "done": e.tutorial.done,
             },
         }
         for e in _chosen(status, section)
@@ -492,17 +649,20 @@ def detail(status: DocumentStatus, section: str | None = None) -> dict[str, Any]
 def detail_title(status: DocumentStatus, section: str | None = None) -> str:
     doc = status.document
     where = f" (section {section})" if section else ""
-    return f"{doc.label}{where}: {doc.title} — {status.state}"
+    tutorials = tutorial_text(status)
+    extra = "" if tutorials == "-" else f" · tutorials {tutorials}"
+    return f"{doc.label}{where}: {doc.title} — {status.state}{extra}"
 
 
 def checklist_rows(status: DocumentStatus, section: str | None = None) -> tuple[list[str], list[list[str]]]:
-    cols = ["SECTION", "EXPERIMENT", "STATE", "LAST RECORD", "WHAT IT SHOWS"]
+    cols = ["SECTION", "EXPERIMENT", "STATE", "LAST RECORD", "TUTORIAL", "WHAT IT SHOWS"]
     rows = []
     for e in _chosen(status, section):
         record = "-"
         if e.record is not None:
-            record = f"{e.record.date.date().isoformat()} {'passed' if e.record.passed else 'failed'}"
-        rows.append([e.item.section, e.item.name, e.state, record, _gist(e.item.description)])
+            record = f"{e.record.date.date().isoformat()} {e.record.verdict}"
+        tutorial = "-" if e.tutorial is None else e.tutorial.text
+        rows.append([e.item.section, e.item.name, e.state, record, tutorial, _gist(e.item.description)])
     return cols, rows
 
 

@@ -2,7 +2,7 @@
 
 The session and `lab tutorial check` (from a second terminal) update the same file,
 `<state dir>/tutorials/<instance>.json`: read-modify-write under an exclusive `fcntl` lock on a
-sidecar `.lock` file, each write atomic (temporary file, fsync, rename) and mode 0600. After a
+sidecar `.lock` file, each write atomic and durable (`base.files.write_atomic`), mode 0600. After a
 write, `check` nudges a running session with one UDP datagram to the loopback port the session
 recorded, so the session re-reads the file at once instead of polling it.
 
@@ -18,13 +18,13 @@ import fcntl
 import json
 import os
 import socket
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from illm_lab.base.errors import ConfigError
+from illm_lab.base.errors import ConfigError, InputError
+from illm_lab.base.files import NotFound, read_text, write_atomic
 from illm_lab.base.paths import ensure_private_dir, state_dir
 
 VERSION = 1
@@ -115,11 +115,11 @@ class ProgressStore:
     def load(self, instance: str) -> Progress | None:
         path = self.path(instance)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            text = read_text(path, what="tutorial progress")
+        except NotFound:
             return None
-        except OSError as exc:
-            raise ConfigError(f"unreadable tutorial progress ({exc.strerror})", where=str(path)) from None
+        except InputError as exc:
+            raise ConfigError(exc.message, where=exc.where) from None
         try:
             data = json.loads(text)
             if int(data.get("version", VERSION)) > VERSION:
@@ -153,7 +153,7 @@ class ProgressStore:
                 progress = Progress(experiment=experiment, instance=instance)
             yield progress
             progress.updated = now()
-            _write_atomic(self.path(instance), progress.as_dict())
+            write_atomic(self.path(instance), json.dumps(progress.as_dict(), indent=1))
         finally:
             os.close(fd)  # releases the lock
 
@@ -184,16 +184,23 @@ def notify(progress: Progress) -> bool:
     return True
 
 
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
-    text = json.dumps(data, indent=1)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+def passed_by_experiment(store: ProgressStore | None = None) -> tuple[dict[str, set[str]], list[str]]:
+    """The checkpoints the learner passed, per experiment, over every saved instance (a
+    checkpoint passed in any of them counts), for `lab roadmap`. A progress file that cannot be
+    read is returned as a problem, not raised: it must not stop the roadmap's count."""
+    store = store or ProgressStore()
+    passed: dict[str, set[str]] = {}
+    problems: list[str] = []
+    if not store.root.is_dir():
+        return passed, problems
+    for path in sorted(store.root.glob("*.json")):
+        try:
+            progress = store.load(path.stem)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if progress is None:
+            continue
+        names = passed.setdefault(progress.experiment, set())
+        names.update(name for name, entry in progress.checkpoints.items() if entry.get("state") == PASSED)
+    return passed, problems
