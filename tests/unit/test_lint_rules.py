@@ -188,3 +188,15 @@ def test_lint_names_the_programs_command_checks_would_run(tmp_path: Path) -> Non
     assert ("check 'curl it' runs the local program 'curl' on your machine (curl -fsS http://x); "
             "lab conduct and validate need --allow-commands for it") in notes, notes
     assert _findings(folder, "error") == []
+
+
+def test_a_rendered_kind_never_reaches_a_file_path(tmp_path: Path) -> None:
+    """A template emitting `kind: ../../x` must not make lint open files outside its schemas."""
+    evil = ("apiVersion: v1\nkind: ../../../../../../etc/passwd\nmetadata: {name: x}\n---\n"
+            "apiVersion: ../../v1\nkind: ConfigMap\nmetadata: {name: y}\n")
+    folder = _experiment(tmp_path, "    - {name: db, ready: {kind: StatefulSet, name: db, namespace: demo}}\n",
+                         extra=RBAC + "---\n" + evil)
+    errors = _findings(folder, "error")
+    assert any("kind '../../../../../../etc/passwd' is not a valid kind name" in e for e in errors), errors
+    assert any("apiVersion '../../v1' is not <group>/<version>" in e for e in errors), errors
+    assert not any("root:" in e for e in errors)

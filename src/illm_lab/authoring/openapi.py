@@ -60,6 +60,8 @@ def _validator(version: str, kind: str, api_version: str) -> Any:
     from kubernetes_validate import utils
     from referencing import Registry, Resource
 
+    if name_problem(kind, api_version) is not None:
+        return None
     schema_dir = f"v{version}-local-strict"
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
@@ -70,6 +72,20 @@ def _validator(version: str, kind: str, api_version: str) -> Any:
         return None
     registry = _definitions(schema_dir, version) @ (Resource.from_contents(schema) @ Registry())
     return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=_format_checker())
+
+
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+_API_VERSION = re.compile(r"(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
+
+
+def name_problem(kind: str, api_version: str) -> str | None:
+    """Why `kind` or `apiVersion` cannot be a Kubernetes type name, or None. Checked before any
+    schema lookup, since both are parts of the schema file's path (`../` must never get there)."""
+    if not _KIND.fullmatch(kind):
+        return f"kind {kind[:80]!r} is not a valid kind name (letters and digits, starting with a letter)"
+    if not _API_VERSION.fullmatch(api_version):
+        return f"apiVersion {api_version[:80]!r} is not <group>/<version> or <version>"
+    return None
 
 
 def schema_version(kube_version: str) -> str:
@@ -122,6 +138,10 @@ def check(
     for comp, obj in objects:
         where = f"component {comp}"
         key = (obj["apiVersion"], obj["kind"])
+        problem = name_problem(str(obj["kind"]), str(obj["apiVersion"]))
+        if problem is not None:  # never looked up: these become parts of a schema file's path
+            add("error", where, f"{ident(obj)}: {problem}")
+            continue
         if key in crd_schemas:
             # CRD schemas are OpenAPI v3.0 (draft-4 style `exclusiveMaximum: true`); some carry
             # patterns Python's re cannot compile. Such a schema is reported, never a crash.
