@@ -6,12 +6,21 @@ resolved at call time (`--kubeconfig` > `$KUBECONFIG` > `~/.kube/config`) rather
 `kubernetes` is imported, so a changed environment (tests, `lab` run from a script) is honoured.
 A kubeconfig that cannot be read or makes no sense is bad input (`ConfigError`, exit 2); what
 the error says names the file and the context, never a token, key or password.
+
+A kubeconfig `exec` credential plugin is run by the official client with no time limit (it waits
+on the process for ever) and any failure it meets is only logged. The client offers no hook, so
+its provider class is replaced by one that stops the plugin after `EXEC_DEADLINE` seconds and
+raises `ExecPluginTimeout`, which the loader cannot swallow; `load` (and the transport, for a
+token refresh) turns it into a `ClusterError` naming the plugin command (exit 3).
 """
 
 from __future__ import annotations
 
 import binascii
+import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +28,76 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from illm_lab.base.errors import ConfigError
+from illm_lab.base.errors import ClusterError, ConfigError
 from illm_lab.kube.client import ConfigException, Configuration, KubeConfigLoader, KubeConfigMerger
+
+EXEC_DEADLINE = 30.0  # seconds a kubeconfig exec credential plugin may take
+
+_kube_config = sys.modules[KubeConfigLoader.__module__]
+_ExecProvider: Any = _kube_config.ExecProvider
+
+
+class ExecPluginTimeout(BaseException):
+    """A credential plugin that did not return in time. A BaseException so the kubernetes
+    loader's `except Exception` (which only logs) cannot swallow it."""
+
+    def __init__(self, command: str, seconds: float) -> None:
+        super().__init__(command)
+        self.command = command
+        self.seconds = seconds
+
+    def error(self, where: str) -> ClusterError:
+        return ClusterError(
+            f"{where}: exec credential plugin {self.command!r} did not return within "
+            f"{self.seconds:g} s (stopped)"
+        )
+
+
+class _BoundedExecProvider(_ExecProvider):  # type: ignore[misc]
+    """The client's exec provider, with a deadline on the plugin process."""
+
+    deadline = EXEC_DEADLINE
+
+    def run(self, previous_response: Any = None) -> Any:
+        info: dict[str, Any] = {"apiVersion": self.api_version, "kind": "ExecCredential",
+                                "spec": {"interactive": False}}
+        if previous_response:
+            info["spec"]["response"] = previous_response
+        if self.cluster:
+            info["spec"]["cluster"] = self.cluster.value
+            for extension in self.cluster.value.get("extensions") or []:
+                if extension["name"] == "client.authentication.k8s.io/exec":
+                    info["spec"]["cluster"]["config"] = extension["extension"]
+                    break
+        self.env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
+        command = " ".join(str(a) for a in self.args)[:200]
+        try:
+            done = subprocess.run(
+                self.args, capture_output=True, stdin=subprocess.DEVNULL, cwd=self.cwd, env=self.env,
+                text=True, timeout=self.deadline, check=False, shell=self.shell,
+            )
+        except subprocess.TimeoutExpired:
+            raise ExecPluginTimeout(command, self.deadline) from None
+        if done.returncode != 0:
+            msg = f"exec: process returned {done.returncode}"
+            if done.stderr.strip():
+                msg += f". {done.stderr.strip()}"
+            raise ConfigException(msg)
+        try:
+            data = json.loads(done.stdout)
+        except ValueError as exc:
+            raise ConfigException(f"exec: failed to decode process output: {exc}") from None
+        for key in ("apiVersion", "kind", "status"):
+            if key not in data:
+                raise ConfigException(f"exec: malformed response. missing key '{key}'")
+        if data["apiVersion"] != self.api_version:
+            raise ConfigException(
+                f"exec: plugin api version {data['apiVersion']} does not match {self.api_version}"
+            )
+        return data["status"]
+
+
+_kube_config.ExecProvider = _BoundedExecProvider  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -61,6 +138,8 @@ def load(kubeconfig: Path | None, context: str | None) -> tuple[Any, Target]:
         name = str(loader.current_context["name"])
     except ConfigError:
         raise
+    except ExecPluginTimeout as exc:
+        raise exc.error(where) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -27,10 +27,11 @@ import urllib3
 from illm_lab.base.identity import ObjectRef
 from illm_lab.kube import errors
 from illm_lab.kube.client import ApiClient
-from illm_lab.kube.config import Target
+from illm_lab.kube.config import ExecPluginTimeout, Target
 from illm_lab.kube.retry import Budget, RetryPolicy
 
 DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read (seconds)
+CONNECT_DEADLINE = 10.0  # seconds a server that never answers a connect gets, retries included
 JSON = "application/json"
 
 
@@ -55,12 +56,14 @@ class Transport:
         pool_size: int = 16,
         policy: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        connect_deadline: float = CONNECT_DEADLINE,
     ) -> None:
         configuration.retries = False
         configuration.connection_pool_maxsize = pool_size
         self.target = target
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
+        self.connect_deadline = connect_deadline
         self.api = ApiClient(configuration)
         self.api.user_agent = "illm-lab"
         self._pool = self.api.rest_client.pool_manager
@@ -76,10 +79,13 @@ class Transport:
         """The URL and headers (credentials included) of a request, for callers that speak
         another protocol over the same connection settings (the port-forward WebSocket)."""
         params = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
-        _, url, hdrs, _, _ = self.api.param_serialize(
-            method, path, query_params=params, header_params=headers,
-            auth_settings=["BearerToken"],
-        )
+        try:  # may refresh an expired token through the kubeconfig's exec plugin
+            _, url, hdrs, _, _ = self.api.param_serialize(
+                method, path, query_params=params, header_params=headers,
+                auth_settings=["BearerToken"],
+            )
+        except ExecPluginTimeout as exc:
+            raise exc.error(f"kubeconfig {self.target.kubeconfig}") from None
         return url, dict(hdrs)
 
     def request(
@@ -106,11 +112,16 @@ class Transport:
         if content_type:
             headers["Content-Type"] = content_type
         budget = Budget(policy or self.policy)
+        connect_by = time.monotonic() + self.connect_deadline
         while True:
             url, hdrs = self.prepare(method, path, query, headers)
+            limits = _timeout(timeout or self.timeout)
+            # connecting (TCP and TLS) never outlasts the connect deadline, retries included
+            left = max(0.01, connect_by - time.monotonic())
+            limits = urllib3.Timeout(connect=min(_connect_of(limits), left), read=limits.read_timeout)
             try:
                 raw = self._pool.request(
-                    method, url, body=body, headers=hdrs, timeout=_timeout(timeout or self.timeout),
+                    method, url, body=body, headers=hdrs, timeout=limits,
                     retries=False, preload_content=True, redirect=False,
                 )
             except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -120,8 +131,10 @@ class Transport:
                 if isinstance(exc, urllib3.exceptions.SSLError):
                     raise self.unreachable(exc, ref) from None
                 delay = budget.next_delay(connect=connect)
-                if delay is None:
+                if delay is None or (connect and time.monotonic() + delay >= connect_by):
                     raise self.unreachable(exc, ref) from None
+                if not connect:  # the server was reached: the next attempt gets a whole deadline
+                    connect_by = time.monotonic() + delay + self.connect_deadline
                 time.sleep(delay)  # backoff between attempts, not a readiness poll
                 continue
             finally:
@@ -136,6 +149,7 @@ class Transport:
             if raw.status in errors.RETRYABLE_STATUS:
                 delay = budget.next_delay(retry_after=err.retry_after)
                 if delay is not None:
+                    connect_by = time.monotonic() + delay + self.connect_deadline
                     time.sleep(delay)  # backoff (Retry-After honoured), not a readiness poll
                     continue
             raise err
@@ -155,7 +169,9 @@ class Transport:
             try:
                 raw: urllib3.BaseHTTPResponse = self._pool.request(
                     "GET", url, headers=hdrs, retries=False, preload_content=False, redirect=False,
-                    timeout=urllib3.Timeout(connect=self.timeout[0], read=max(0.05, read_timeout)),
+                    timeout=urllib3.Timeout(
+                        connect=min(self.timeout[0], self.connect_deadline), read=max(0.05, read_timeout)
+                    ),
                 )
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise self.unreachable(exc, ref) from None
@@ -183,9 +199,17 @@ class Transport:
 
 
 def _timeout(value: float | tuple[float, float]) -> urllib3.Timeout:
+    """Always with a connect timeout of its own (never None: an unanswered SYN would wait for
+    the kernel's retries), separate from the read timeout."""
     if isinstance(value, tuple):
-        return urllib3.Timeout(connect=value[0], read=value[1])
+        connect = value[0] if value[0] and value[0] > 0 else DEFAULT_TIMEOUT[0]
+        return urllib3.Timeout(connect=min(connect, CONNECT_DEADLINE), read=value[1])
     return urllib3.Timeout(connect=min(value, DEFAULT_TIMEOUT[0]), read=value)
+
+
+def _connect_of(timeout: urllib3.Timeout) -> float:
+    connect = timeout.connect_timeout
+    return float(connect) if isinstance(connect, int | float) else DEFAULT_TIMEOUT[0]
 
 
 def _query_value(value: Any) -> str:
