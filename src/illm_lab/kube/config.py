@@ -74,7 +74,7 @@ class _BoundedExecProvider(_ExecProvider):  # type: ignore[misc]
         try:
             done = subprocess.run(
                 self.args, capture_output=True, stdin=subprocess.DEVNULL, cwd=self.cwd, env=self.env,
-                text=True, timeout=self.deadline, check=False, shell=self.shell,
+                text=True, timeout=self.deadline, check=False, shell=False,  # never through a shell
             )
         except subprocess.TimeoutExpired:
             raise ExecPluginTimeout(command, self.deadline) from None
