@@ -107,14 +107,10 @@ def all_objects(rendering: Rendering) -> list[dict[str, Any]]:
 
 
 def component_objects(comp: RenderedComponent) -> list[dict[str, Any]]:
-    out = list(comp.objects)
-    seen: set[int] = set()
-    for phase in comp.hooks_before + comp.hooks_after:
-        for hook in phase.hooks:
-            if id(hook.object) not in seen:
-                seen.add(id(hook.object))
-                out.append(hook.object)
-    return out
+    """Main and hook objects, each once: what lint counts (`authoring.targets.objects_of`)."""
+    from illm_lab.authoring.targets import objects_of
+
+    return objects_of(comp)
 
 
 def chart_labels(entry: Entry, cache: ChartCache) -> list[str]:
