@@ -14,7 +14,7 @@ from typing import Any, Literal
 from illm_lab import catalog
 from illm_lab.authoring import eol, openapi, targets
 from illm_lab.base import kinds
-from illm_lab.base.errors import InputError, LabError
+from illm_lab.base.errors import InputError, LabError, UsageError
 from illm_lab.catalog import params
 from illm_lab.rendering import render
 
@@ -58,8 +58,18 @@ class LintResult:
         self.findings.append(Finding(severity, where, message))
 
 
+def check_kube_version(kube_version: str) -> None:
+    """Refuse a `--kube-version` that is not `<major>.<minor>[.<patch>]`: it names a schema
+    folder and is passed to helm, so nothing else (`1.31/../..`) may get through."""
+    if not openapi.KUBE_VERSION.fullmatch(kube_version):
+        raise UsageError(
+            f"--kube-version {kube_version[:80]!r}: expected <major>.<minor>[.<patch>], e.g. 1.31"
+        )
+
+
 def lint_folder(folder: Path, kube_version: str = DEFAULT_KUBE_VERSION) -> LintResult:
     """Lint an experiment at its defaults: the manifest, its files, then `lint_rendering`."""
+    check_kube_version(kube_version)
     result = LintResult(experiment=folder.name)
     entry, problems = catalog.load_checked(folder)
     for problem in problems:
@@ -88,6 +98,7 @@ def lint_rendering(
     rendering is left as it was."""
     import copy
 
+    check_kube_version(kube_version)
     result = result if result is not None else LintResult(experiment=entry.name)
     rendering = copy.deepcopy(rendering)
     _check_instructions(entry, rendering.params, result)

@@ -75,7 +75,17 @@ def _validator(version: str, kind: str, api_version: str) -> Any:
 
 
 _KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
-_API_VERSION = re.compile(r"(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
+_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
+_GROUP = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")  # a DNS subdomain: no empty label, no '..'
+_VERSION = re.compile(r"v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
+KUBE_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")
+
+
+def _api_version_ok(api_version: str) -> bool:
+    group, slash, version = api_version.rpartition("/")
+    if not _VERSION.fullmatch(version):
+        return False
+    return not slash or (len(group) <= 253 and _GROUP.fullmatch(group) is not None)
 
 
 def name_problem(kind: str, api_version: str) -> str | None:
@@ -83,15 +93,18 @@ def name_problem(kind: str, api_version: str) -> str | None:
     schema lookup, since both are parts of the schema file's path (`../` must never get there)."""
     if not _KIND.fullmatch(kind):
         return f"kind {kind[:80]!r} is not a valid kind name (letters and digits, starting with a letter)"
-    if not _API_VERSION.fullmatch(api_version):
+    if not _api_version_ok(api_version):
         return f"apiVersion {api_version[:80]!r} is not <group>/<version> or <version>"
     return None
 
 
 def schema_version(kube_version: str) -> str:
-    """The newest schema version not newer than `kube_version` (kubernetes-validate's rule)."""
+    """The newest schema version not newer than `kube_version` (kubernetes-validate's rule);
+    `kube_version` must be `<major>.<minor>[.<patch>]`."""
     from kubernetes_validate import utils
 
+    if not KUBE_VERSION.fullmatch(kube_version):  # it names a schema folder: never a path
+        raise UnknownVersion(kube_version)
     wanted = utils.major_minor(kube_version.removeprefix("v"))
     if wanted > utils.latest_version():
         raise UnknownVersion(kube_version)

@@ -82,6 +82,7 @@ def lint_cmd(
     from illm_lab.authoring import lint
     from illm_lab.base import paths
 
+    lint.check_kube_version(kube_version)
     root = paths.experiments_dir(settings(ctx).experiments_dir)
     folders = catalog.discover(root)
     if experiments:

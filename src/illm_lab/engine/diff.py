@@ -22,6 +22,7 @@ from illm_lab.catalog.params import MASK
 from illm_lab.engine.apply import Desired
 from illm_lab.kube import Cluster
 from illm_lab.kube import errors as kerrors
+from illm_lab.rendering.render import mask_secrets
 
 _VOLATILE_META = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 
@@ -86,6 +87,7 @@ def _text(obj: dict[str, Any], changed: set[str]) -> str:
     for key in _VOLATILE_META:
         meta.pop(key, None)
     clean.pop("status", None)
+    clean = mask_secrets(clean)  # Secrets nested in Lists, at any depth; the top level below
     if clean.get("kind") in kinds.SECRET_KINDS:
         for key in ("data", "stringData"):
             if isinstance(clean.get(key), dict):

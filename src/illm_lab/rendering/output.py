@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import errno
 import os
+import stat
 from pathlib import Path
 
 from illm_lab.base.errors import UsageError
@@ -53,33 +55,73 @@ def render_stream(rendering: Rendering, *, show_secrets: bool = False) -> str:
 def write_rendering(rendering: Rendering, out: Path, *, show_secrets: bool = False) -> list[Path]:
     """One file per component (and one for namespaces) under `out`; Helm values as values.yaml.
     Files are created 0600 (never readable by others, even for a moment): with --show-secrets
-    they hold Secret data."""
+    they hold Secret data. Every file is opened relative to `out` without following symlinks:
+    a link planted in `out` is refused, never written through."""
     try:
         out.mkdir(parents=True, exist_ok=True)
+        dir_fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UsageError(f"--out {out}: cannot create the folder: {reason}") from None
     secrets = [] if show_secrets else _secret_values(rendering)
     written: list[Path] = []
 
-    def write(path: Path, text: str) -> None:
+    def write(name: str, text: str) -> None:
+        path = out / name
+        if "/" in name or name in (".", ".."):
+            raise UsageError(f"--out {out}: refusing to write {name!r}: not a plain file name")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
         except OSError as exc:
+            if exc.errno == errno.ELOOP or _is_symlink(name, dir_fd):
+                raise UsageError(f"--out {path}: is a symlink; refusing to write through it "
+                                 "(remove it or choose another folder)") from None
             raise UsageError(f"--out {path}: cannot write: {exc.strerror or type(exc).__name__}") from None
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode on open
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UsageError(f"--out {path}: exists and is not a regular file; refusing to write")
+            os.fchmod(fd, 0o600)  # an existing file keeps its mode on open
+            os.ftruncate(fd, 0)
+        except BaseException:
+            os.close(fd)
+            raise
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(_scrub(text, secrets))
         written.append(path)
 
+    try:
+        files = _files(rendering, show_secrets=show_secrets)
+        links = [name for name, _text in files if _is_symlink(name, dir_fd)]
+        if links:  # refused before anything is written (O_NOFOLLOW still guards a later swap)
+            raise UsageError(f"--out {out}: {', '.join(links)} "
+                             f"{'is a symlink' if len(links) == 1 else 'are symlinks'}; refusing to "
+                             "write through it (remove it or choose another folder)")
+        for name, text in files:
+            write(name, text)
+    finally:
+        os.close(dir_fd)
+    return written
+
+
+def _is_symlink(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
+
+
+def _files(rendering: Rendering, *, show_secrets: bool) -> list[tuple[str, str]]:
+    """(file name, text) of every file `write_rendering` writes, in order."""
+    files: list[tuple[str, str]] = []
     for role, nss in sorted(rendering.namespaces.items()):
         if nss:
-            write(out / f"00-namespaces-{role}.yaml", dump_all(nss))
+            files.append((f"00-namespaces-{role}.yaml", dump_all(nss)))
     workflow = [rendering.workflow] if rendering.workflow else []
     for i, comp in enumerate(rendering.components + workflow, start=1):
         if comp.source == "helm":
-            write(out / f"{i:02d}-{comp.name}.values.yaml", dump(comp.values or {}))
+            files.append((f"{i:02d}-{comp.name}.values.yaml", dump(comp.values or {})))
         else:
             objs = comp.objects if show_secrets else [mask_secrets(o) for o in comp.objects]
-            write(out / f"{i:02d}-{comp.name}.yaml", dump_all(objs))
-    return written
+            files.append((f"{i:02d}-{comp.name}.yaml", dump_all(objs)))
+    return files

@@ -321,8 +321,13 @@ def namespace_objects(experiment: Experiment) -> dict[str, list[dict[str, Any]]]
 
 
 def mask_secrets(obj: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `obj` with the values of a Secret's data and stringData replaced by a mask."""
-    if obj.get("kind") not in kinds.SECRET_KINDS:
+    """A copy of `obj` with the values of a Secret's data and stringData replaced by a mask;
+    a List (or any `<Kind>List`) is masked item by item, however deeply Lists are nested."""
+    kind = obj.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list):
+        items = [mask_secrets(i) if isinstance(i, dict) else i for i in obj["items"]]
+        return {**obj, "items": items}
+    if kind not in kinds.SECRET_KINDS:
         return obj
     out = dict(obj)
     for key in ("data", "stringData"):
