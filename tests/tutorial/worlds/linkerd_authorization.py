@@ -21,7 +21,7 @@ CALLERS = ("client", "outsider")
 
 
 class LinkerdAuthorization(World):
-    crds = (Crd(POLICY, "Server", "servers", ("v1beta1", "v1alpha1")),
+    crds = (Crd(POLICY, "Server", "servers", ("v1beta3", "v1beta2", "v1beta1", "v1alpha1")),
             Crd(POLICY, "AuthorizationPolicy", "authorizationpolicies", ("v1alpha1",)),
             Crd(POLICY, "MeshTLSAuthentication", "meshtlsauthentications", ("v1alpha1",)),
             Crd(POLICY, "NetworkAuthentication", "networkauthentications", ("v1alpha1",)),
@@ -58,7 +58,7 @@ class LinkerdAuthorization(World):
     def allowed(self, caller: str) -> bool:
         server = self.get("apps/v1", "Deployment", NS, "server")
         pod_labels = labels_of_template(server) if server else {}
-        servers = [s for s in self.objects(f"{POLICY}/v1beta1", "Server", NS)
+        servers = [s for s in self.objects(f"{POLICY}/v1beta3", "Server", NS)
                    if all(pod_labels.get(k) == v for k, v in
                           (((s.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {}).items())
                    and (s.get("spec") or {}).get("port") in ("http", 9898)]
