@@ -191,9 +191,19 @@ def yaml_out(data: Any) -> None:
 
 def lint_report(results: list[dict[str, Any]]) -> None:
     """Findings on stderr (errors always, warnings and notes unless --quiet), a verdict per
-    experiment on stdout."""
+    experiment on stdout. Notes caused by charts missing from the cache fold into one summary
+    line with the command that fixes them, unless -v."""
+    from illm_lab.authoring.lint import CHART_NOT_CACHED
+
+    uncached: dict[str, set[str]] = {}  # chart -> experiments using it
+    folded: set[str] = set()  # experiments with folded notes
     for res in results:
         for f in res["findings"]:
+            if f.get("topic") == CHART_NOT_CACHED and not state.verbose:
+                folded.add(res["experiment"])
+                if f.get("subject"):
+                    uncached.setdefault(f["subject"], set()).add(res["experiment"])
+                continue
             line = f"{f['where']}: {f['severity']}: {f['message']}"
             if f["severity"] == "error" or not state.quiet:
                 err.print(escape(line), highlight=False)
@@ -201,6 +211,18 @@ def lint_report(results: list[dict[str, Any]]) -> None:
         verdict = "ok" if res["ok"] else "FAILED"
         out.print(f"{res['experiment']}: {verdict} ({res['objects']} objects, {errors} errors)",
                   highlight=False)
+    if uncached and not state.quiet:
+        experiments = sorted(folded)
+        charts = ", ".join(sorted(uncached)[:4]) + (", …" if len(uncached) > 4 else "")
+        target = " ".join(experiments) if len(experiments) <= 3 else "(all)"
+        fix = "lab charts pull" + (f" {target}" if len(experiments) <= 3 else "")
+        err.print(escape(
+            f"note: {len(uncached)} chart{'s' if len(uncached) != 1 else ''} used by "
+            f"{len(experiments)} experiment{'s' if len(experiments) != 1 else ''} "
+            f"{'are' if len(uncached) != 1 else 'is'} not in the chart cache ({charts}), so their "
+            f"objects and the check targets inside them were not verified: `{fix}` fetches them, "
+            "`lab charts import ARCHIVE…` files charts packaged elsewhere (-v lists each finding)"
+        ), highlight=False)
 
 
 # -- the engine: apply / diff progress and results (`lab apply`, `lab diff`) -----------------

@@ -114,6 +114,28 @@ def test_lint_without_the_chart_in_the_cache_notes_it(root: Path) -> None:
     assert any("check 'web ready': target Deployment web/web not verified: it may come from chart component" in n for n in notes)
 
 
+def test_lint_folds_the_uncached_chart_notes_into_one_line(root: Path) -> None:
+    write_chart_experiment(root, "one", helm=REPO)
+    write_chart_experiment(root, "two", helm=OCI)
+    res = run(root, "lint")
+    assert res.exit_code == 0, res.output
+    assert "not in the chart cache, so its objects" not in res.stderr
+    assert "which was not rendered" not in res.stderr
+    summary = [line for line in res.stderr.splitlines() if "not in the chart cache" in line]
+    assert summary == [
+        "note: 1 chart used by 2 experiments is not in the chart cache (labdemo 0.1.0), so their "
+        "objects and the check targets inside them were not verified: `lab charts pull one two` "
+        "fetches them, `lab charts import ARCHIVE…` files charts packaged elsewhere (-v lists each "
+        "finding)"
+    ], res.stderr
+    verbose = run(root, "lint", "one", "-v")
+    assert "chart labdemo 0.1.0 from https://charts.example.com is not in the chart cache" in verbose.stderr
+    assert "which was not rendered" in verbose.stderr
+    assert "-v lists each finding" not in verbose.stderr
+    findings = json.loads(run(root, "lint", "one", "-o", "json").stdout)[0]["findings"]
+    assert {f.get("topic") for f in findings if "chart" in f["message"]} == {"chart-not-cached"}
+
+
 @pytest.fixture
 def helm_on_path(monkeypatch: pytest.MonkeyPatch) -> Path:
     helm = require_real_helm()

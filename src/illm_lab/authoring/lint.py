@@ -22,12 +22,19 @@ DEFAULT_KUBE_VERSION = "1.31"
 
 Severity = Literal["error", "warning", "note"]
 
+CHART_NOT_CACHED = "chart-not-cached"
+"""Topic of the notes a chart missing from the cache causes (the chart's own and those of the
+check targets it would have rendered): one cause, one command fixes it all, so the terminal
+report folds them into one line (`-v` and JSON keep every finding)."""
+
 
 @dataclass(frozen=True)
 class Finding:
     severity: Severity
     where: str
     message: str
+    topic: str | None = None
+    subject: str | None = None  # what the topic is about, e.g. the chart `name version`
 
     def __str__(self) -> str:
         return f"{self.where}: {self.severity}: {self.message}"
@@ -49,13 +56,15 @@ class LintResult:
             "ok": self.ok,
             "objects": self.objects,
             "findings": [
-                {"severity": f.severity, "where": f.where, "message": f.message}
+                {"severity": f.severity, "where": f.where, "message": f.message,
+                 **({"topic": f.topic, "subject": f.subject} if f.topic else {})}
                 for f in self.findings
             ],
         }
 
-    def add(self, severity: Severity, where: str, message: str) -> None:
-        self.findings.append(Finding(severity, where, message))
+    def add(self, severity: Severity, where: str, message: str, *,
+            topic: str | None = None, subject: str | None = None) -> None:
+        self.findings.append(Finding(severity, where, message, topic, subject))
 
 
 def check_kube_version(kube_version: str) -> None:
@@ -103,7 +112,7 @@ def lint_rendering(
     rendering = copy.deepcopy(rendering)
     _check_instructions(entry, rendering.params, result)
     eol.check(entry, result.add)  # end-of-life components: warnings, never errors
-    unrendered = _render_charts(entry, rendering, kube_version, result)
+    unrendered, uncached = _render_charts(entry, rendering, kube_version, result)
     comps = rendering.components + ([rendering.workflow] if rendering.workflow else [])
     comps += list(rendering.solutions.values())
     objects = [(c.name, c.cluster, o) for c in comps for o in targets.objects_of(c)]
@@ -112,10 +121,11 @@ def lint_rendering(
     _check_duplicates(entry, objects, result)
     _check_labels(entry, objects, result)
     try:
-        openapi.check([(c, o) for c, _r, o in objects], kube_version, result.add, _ident)
+        openapi.check([(c, o) for c, _r, o in objects], kube_version,
+                      _folding(result, uncached, schemas=True), _ident)
     except openapi.UnknownVersion:
         raise InputError(f"--kube-version {kube_version}: no schemas for this version") from None
-    targets.check_targets(entry, rendering, unrendered, result.add)
+    targets.check_targets(entry, rendering, unrendered, _folding(result, uncached))
     _check_workflow(entry, rendering, result)
     return result
 
@@ -141,12 +151,29 @@ def _check_workflow(entry: catalog.Entry, rendering: render.Rendering, result: L
                    "the workflow's rendered objects, so conduct would have nothing to wait for")
 
 
+def _folding(result: LintResult, uncached: dict[str, str], *, schemas: bool = False) -> openapi.Add:
+    """`result.add` tagging the notes an uncached chart causes, so they fold into the cache
+    summary: a check target that chart would have rendered (tagged with the chart) and, with
+    `schemas`, a custom resource left unvalidated for want of a CRD the chart may ship."""
+    def add(severity: Severity, where: str, message: str) -> None:
+        chart = next((ref for comp, ref in uncached.items()
+                      if message.endswith(targets.unrendered_reason(comp))), None)
+        if severity == "note" and chart is not None:
+            result.add(severity, where, message, topic=CHART_NOT_CACHED, subject=chart)
+        elif severity == "note" and schemas and uncached and message.endswith(openapi.NO_CRD):
+            result.add(severity, where, message, topic=CHART_NOT_CACHED)
+        else:
+            result.add(severity, where, message)
+    return add
+
+
 def _render_charts(
     entry: catalog.Entry, rendering: render.Rendering, kube_version: str, result: LintResult
-) -> set[str]:
+) -> tuple[set[str], dict[str, str]]:
     """Render helm components from the chart cache — lint never pulls, so it stays offline —
     checking their values against the chart's values.schema.json first. Returns the names of
-    the helm components left unrendered; each of them got a finding saying why."""
+    the helm components left unrendered (each of them got a finding saying why) and, of those,
+    the ones whose chart is not in the cache, with the chart."""
     from illm_lab import charts
     from illm_lab.charts import rendering as chart_rendering
     from illm_lab.charts import values as chart_values
@@ -156,6 +183,7 @@ def _render_charts(
     secrets = chart_rendering.secret_values(rendering)
     rendered = {c.name: c for c in rendering.components}
     unrendered: set[str] = set()
+    uncached: dict[str, str] = {}
     for i, spec in enumerate(entry.experiment.spec.components):
         comp = rendered.get(spec.name)
         if spec.helm is None or comp is None:
@@ -167,9 +195,11 @@ def _render_charts(
             source = charts.locate(spec.helm, entry.folder, cache=cache, offline=True)
             problems = chart_values.check(source.path, comp.values or {}, label=source.label)
         except charts.ChartNotCached:
-            result.add("note", where, f"component {spec.name}: chart {charts.ChartRef.of(spec.helm)} "
-                       f"is not in the chart cache, {unverified} (`lab charts pull {entry.name}` "
-                       "fetches it)")
+            ref = charts.ChartRef.of(spec.helm)
+            uncached[spec.name] = f"{ref.chart} {ref.version}" if ref else str(spec.helm.chart)
+            result.add("note", where, f"component {spec.name}: chart {ref} is not in the chart "
+                       f"cache, {unverified} (`lab charts pull {entry.name}` fetches it)",
+                       topic=CHART_NOT_CACHED, subject=uncached[spec.name])
             continue
         except InputError as exc:
             result.add("error", exc.where or where, exc.message)
@@ -189,7 +219,7 @@ def _render_charts(
             result.add("error", exc.where or where, f"component {spec.name}: {exc.message}")
             continue
         unrendered.discard(spec.name)
-    return unrendered
+    return unrendered, uncached
 
 
 def _check_files(entry: catalog.Entry, result: LintResult) -> None:

@@ -74,6 +74,8 @@ def _validator(version: str, kind: str, api_version: str) -> Any:
     return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=_format_checker())
 
 
+NO_CRD = "no CRD for it in this experiment"
+
 _KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
 _DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
 _GROUP = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")  # a DNS subdomain: no empty label, no '..'
@@ -171,7 +173,7 @@ def check(
                 errors = builtin_errors(obj, kube_version)
             except SchemaNotFound:
                 add("note", where, f"{ident(obj)} ({obj['apiVersion']}) not validated: no schema for "
-                    f"it in Kubernetes {kube_version} and no CRD for it in this experiment")
+                    f"it in Kubernetes {kube_version} and {NO_CRD}")
                 continue
         for path, message in errors:
             add("error", where, f"{ident(obj)}: {path}: {message}")

@@ -73,7 +73,7 @@ def _runtime_creator(
     if owner is not None:
         return f"created at run time from {owner}"
     if chart is not None:
-        return f"it may come from chart component {chart}, which was not rendered"
+        return unrendered_reason(chart)
     grant = creators.granted(objs, target.kind)
     if grant is not None:
         return f"a workload may create it at run time ({grant})"
@@ -112,3 +112,8 @@ def _targets(check: AnyCheck) -> list[creators.Target]:
         logs = check.logs
         return [creators.Target("Pod", logs.namespace, logs.pod, logs.selector)]
     return []
+
+
+def unrendered_reason(component: str) -> str:
+    """Why a target is unverified when the chart component that may hold it was not rendered."""
+    return f"it may come from chart component {component}, which was not rendered"
