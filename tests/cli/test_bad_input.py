@@ -63,7 +63,7 @@ CASES: list[tuple[str, str | None, dict[str, str | bytes], str]] = [
     ("check-unknown-field", replace("ready: {kind: Deployment, name: app, namespace: demo}", "ready: {kind: Deployment, nam: app, namespace: demo}"), {}, r"spec\.checks\[0\]\.ready\.nam: unknown field"),
     ("check-bad-service-ref", replace('service: "demo/app:8080"', 'service: "app"'), {}, r"spec\.checks\[1\]\.http: .*expected namespace/name:port"),
     ("http-bad-status", replace("path: /readyz}", "path: /readyz, expect: {status: 99}}"), {}, r"spec\.checks\[1\]\.http\.expect\.status: "),
-    ("template-undefined", None, {"manifests/app.yaml.j2": APP.replace("params.replicas", "params.replica")}, r"app\.yaml\.j2:6: undefined: .*replica"),
+    ("template-undefined", None, {"manifests/app.yaml.j2": APP.replace("params.replicas", "params.replica")}, r"app\.yaml\.j2:6: unknown param replica — did you mean replicas\?$"),
     ("template-syntax", None, {"manifests/app.yaml.j2": APP.replace("{{ params.replicas }}", "{{ params.replicas }")}, r"app\.yaml\.j2:6: template syntax error"),
     ("template-python-internals", None, {"manifests/app.yaml.j2": "x: {{ params.__class__.__mro__ }}\n"}, r"app\.yaml\.j2:1: .*(not allowed|undefined)"),
     ("template-include-outside", None, {"manifests/app.yaml.j2": "{% include '../../../etc/passwd' %}\n"}, r"app\.yaml\.j2:1: template not found"),

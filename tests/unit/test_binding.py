@@ -46,7 +46,7 @@ def test_undefined_param_in_a_check_names_the_line(tmp_path: Path) -> None:
     write_experiment(tmp_path, "demo", manifest=TEMPLATED.replace("params.image", "params.imgae"))
     with pytest.raises(InputError) as info:
         catalog.load(tmp_path / "demo")
-    assert str(info.value).endswith("spec.checks[2].job.image: undefined: 'dict object' has no attribute 'imgae'")
+    assert str(info.value).endswith("spec.checks[2].job.image: unknown param imgae — did you mean image?")
     assert "experiment.yaml:31" in str(info.value)
 
 

@@ -115,7 +115,7 @@ def test_lint_finds_undefined_names_in_instructions_and_hints(tmp_path: Path) ->
     assert len(errors) == 2
     assert "checkpoint one instructions: undefined" in errors[0].message and "nope" in errors[0].message
     assert errors[0].where.endswith("experiment.yaml:17")
-    assert "checkpoint one hint: undefined" in errors[1].message
+    assert errors[1].message == "checkpoint one hint: unknown param missing"
 
 
 def test_lint_wants_the_checked_object_rendered_by_a_solution(tmp_path: Path) -> None:

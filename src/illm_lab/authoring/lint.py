@@ -7,6 +7,7 @@ as a note saying so. Errors make `lab lint` exit 1; notes and warnings do not.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +46,9 @@ class LintResult:
     experiment: str
     findings: list[Finding] = field(default_factory=list)
     objects: int = 0
+    # A template failed to render: what it would have made is unknown, so the checks that need
+    # the whole rendering (check targets, workflow) are skipped rather than reported as missing.
+    incomplete: bool = False
 
     @property
     def ok(self) -> bool:
@@ -76,8 +80,15 @@ def check_kube_version(kube_version: str) -> None:
         )
 
 
-def lint_folder(folder: Path, kube_version: str = DEFAULT_KUBE_VERSION) -> LintResult:
-    """Lint an experiment at its defaults: the manifest, its files, then `lint_rendering`."""
+def lint_folder(
+    folder: Path,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    *,
+    values_files: list[Path] | None = None,
+    sets: list[str] | None = None,
+) -> LintResult:
+    """Lint an experiment at its defaults, or with `--values`/`--set` as conduct would take
+    them: the manifest, its files, then `lint_rendering`."""
     check_kube_version(kube_version)
     result = LintResult(experiment=folder.name)
     entry, problems = catalog.load_checked(folder)
@@ -88,9 +99,11 @@ def lint_folder(folder: Path, kube_version: str = DEFAULT_KUBE_VERSION) -> LintR
     _check_files(entry, result)
     _note_commands(entry, result)
     try:
-        resolved = params.resolve(entry.experiment)
+        resolved = params.resolve(entry.experiment, values_files, sets)
     except InputError as exc:
-        result.add("error", str(entry.manifest), str(exc))
+        if values_files or sets:  # the user's own flags: bad input (exit 2), not a finding
+            raise
+        result.add("error", exc.where or str(entry.manifest), exc.message)
         return result
     rendering = _render_each(entry, resolved, result)
     return lint_rendering(entry, rendering, kube_version, result)
@@ -122,11 +135,12 @@ def lint_rendering(
     _check_labels(entry, objects, result)
     try:
         openapi.check([(c, o) for c, _r, o in objects], kube_version,
-                      _folding(result, uncached, schemas=True), _ident)
+                      _folding(result, uncached, schemas=True), _ident, _template_lines(entry, comps))
     except openapi.UnknownVersion:
         raise InputError(f"--kube-version {kube_version}: no schemas for this version") from None
-    targets.check_targets(entry, rendering, unrendered, _folding(result, uncached))
-    _check_workflow(entry, rendering, result)
+    if not result.incomplete:
+        targets.check_targets(entry, rendering, unrendered, _folding(result, uncached))
+        _check_workflow(entry, rendering, result)
     return result
 
 
@@ -149,6 +163,45 @@ def _check_workflow(entry: catalog.Entry, rendering: render.Rendering, result: L
         where = f"{entry.manifest}:{entry.document.line_of(('spec', 'workflow', 'waitFor')) or 1}"
         result.add("error", where, f"workflow.waitFor {spec.wait_for!r}: no Job of that name among "
                    "the workflow's rendered objects, so conduct would have nothing to wait for")
+
+
+_BLOCK_KEY = re.compile(r"^ *(?:- )?[A-Za-z0-9_.\-/\"']+:(?= |$)")
+
+
+def _template_lines(entry: catalog.Entry, comps: list[render.RenderedComponent]) -> openapi.WhereOf:
+    """`file:line` in the template for a key of a rendered manifest object — only when certain:
+    the template's own line when it rendered to itself, else the one template line identical
+    to the rendered line. Otherwise the template and the line of its rendered output."""
+    sources = {id(o): src for c in comps for o, src in zip(c.objects, c.sources, strict=False)}
+    templates: dict[str, list[str]] = {}
+
+    def where_of(_comp: str, obj: dict[str, Any], path: openapi.KeyPath) -> str | None:
+        src = sources.get(id(obj))
+        if src is None:
+            return None
+        rendered_line = next((src.lines[path[:n]] for n in range(len(path), -1, -1)
+                              if path[:n] in src.lines), None)
+        if rendered_line is None:
+            return None
+        file = entry.folder / src.template
+        if src.template not in templates:
+            try:
+                templates[src.template] = file.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                templates[src.template] = []
+        lines = templates[src.template]
+        rendered = src.rendered.splitlines()
+        if lines == rendered:
+            return f"{file}:{rendered_line}"
+        wanted = rendered[rendered_line - 1] if rendered_line <= len(rendered) else ""
+        same = [i for i, line in enumerate(lines, start=1) if wanted.strip() and line == wanted]
+        key = _BLOCK_KEY.match(wanted)  # `  replicas: 3` from `  replicas: {{ params.replicas }}`
+        if not same and key:
+            same = [i for i, line in enumerate(lines, start=1) if line.startswith(key.group(0))]
+        if len(same) == 1:
+            return f"{file}:{same[0]}"
+        return f"{file} (line {rendered_line} of its output, `lab render {entry.name}`)"
+    return where_of
 
 
 def _folding(result: LintResult, uncached: dict[str, str], *, schemas: bool = False) -> openapi.Add:
@@ -265,6 +318,7 @@ def _render_each(
             comps.append(render.render_component(entry, env, comp, ctx))
         except InputError as exc:
             result.add("error", exc.where or str(entry.manifest), exc.message)
+            result.incomplete = True
     rendering = render.Rendering(
         experiment=entry.experiment, params=resolved,
         namespaces=render.namespace_objects(entry.experiment), components=comps,
@@ -274,10 +328,12 @@ def _render_each(
         rendering.workflow = render.render_workflow(entry, env, ctx)
     except InputError as exc:
         result.add("error", exc.where or str(entry.manifest), exc.message)
+        result.incomplete = True
     try:
         rendering.solutions = render.render_solutions(entry, env, ctx)
     except InputError as exc:
         result.add("error", exc.where or str(entry.manifest), exc.message)
+        result.incomplete = True
     return rendering
 
 

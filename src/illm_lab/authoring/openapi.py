@@ -18,6 +18,10 @@ from typing import Any, Literal
 Severity = Literal["error", "warning", "note"]
 Add = Callable[[Severity, str, str], None]  # (severity, where, message)
 Located = tuple[str, dict[str, Any]]  # (component, object)
+KeyPath = tuple[str | int, ...]
+# Where a finding about the key path of an object of a component is (`file:line`), or None.
+WhereOf = Callable[[str, dict[str, Any], KeyPath], "str | None"]
+Violation = tuple[KeyPath, str]  # (key path the violation is about, message)
 
 INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 MAX_ERRORS = 5  # per object
@@ -116,8 +120,8 @@ def schema_version(kube_version: str) -> str:
     return str(older[-1])
 
 
-def builtin_errors(obj: dict[str, Any], kube_version: str) -> list[tuple[str, str]]:
-    """(dotted path, message) of the first few schema violations of a built-in object."""
+def builtin_errors(obj: dict[str, Any], kube_version: str) -> list[Violation]:
+    """(key path, message) of the first few schema violations of a built-in object."""
     from kubernetes_validate.utils import VersionNotSupportedError
 
     try:
@@ -129,24 +133,45 @@ def builtin_errors(obj: dict[str, Any], kube_version: str) -> list[tuple[str, st
     return _errors(validator, obj)
 
 
-def _errors(validator: Any, obj: dict[str, Any]) -> list[tuple[str, str]]:
+def _errors(validator: Any, obj: dict[str, Any]) -> list[Violation]:
     found = sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
-    out = []
+    out: list[Violation] = []
     for error in found[:MAX_ERRORS]:
-        path = ".".join(str(p) for p in error.absolute_path) or "(root)"
         message = error.message
         if error.validator == "format" and error.validator_value in INT_RANGES:
             low, high = INT_RANGES[error.validator_value]
             message = f"{error.instance} is out of range for an {error.validator_value} ({low} to {high})"
-        out.append((path, message[:300]))
+        out.append((tuple(error.absolute_path), message[:300]))
     return out
 
 
+def dotted(path: KeyPath) -> str:
+    return ".".join(str(p) for p in path) or "(root)"
+
+
+def _culprit(obj: dict[str, Any], path: KeyPath, message: str) -> KeyPath:
+    """The key a violation is about: for an unexpected property, that property (its line is
+    where the typo is), else the path itself."""
+    node: Any = obj
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return path
+    if isinstance(node, dict):
+        named = [k for k in node if isinstance(k, str) and f"'{k}' w" in message]
+        if len(named) == 1:
+            return (*path, named[0])
+    return path
+
+
 def check(
-    objects: list[Located], kube_version: str, add: Add, ident: Callable[[dict[str, Any]], str]
+    objects: list[Located], kube_version: str, add: Add, ident: Callable[[dict[str, Any]], str],
+    where_of: WhereOf | None = None,
 ) -> None:
     """Validate every object: custom resources against the CRDs among `objects`, built-in
-    kinds against the OpenAPI schemas; what cannot be validated is a note saying so."""
+    kinds against the OpenAPI schemas; what cannot be validated is a note saying so. A
+    violation is reported at `where_of`'s template line when it can name one."""
     import jsonschema
 
     crd_schemas = _crd_schemas([o for _c, o in objects])
@@ -176,7 +201,8 @@ def check(
                     f"it in Kubernetes {kube_version} and {NO_CRD}")
                 continue
         for path, message in errors:
-            add("error", where, f"{ident(obj)}: {path}: {message}")
+            at = where_of(comp, obj, _culprit(obj, path, message)) if where_of else None
+            add("error", at or where, f"{ident(obj)}: {dotted(path)}: {message}")
 
 
 def _crd_schemas(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -296,3 +296,26 @@ def make_environment(
     for name, func in list(env.filters.items()):
         env.filters[name] = _bounded_filter(env, name, func)
     return env
+
+
+_NO_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
+
+
+def undefined_message(exc: jinja2.UndefinedError, ctx: dict[str, Any], source: str | None) -> str:
+    """What an undefined name in a template means to its author: a param that does not exist
+    (with the nearest one declared), rather than Jinja's `'dict object' has no attribute`. Said
+    only when certain: the template's `source` reads the name as `params.<name>` and as nothing
+    else."""
+    import difflib
+
+    found = _NO_ATTRIBUTE.search(exc.message or "")
+    params = ctx.get("params")
+    if found is None or source is None or not isinstance(params, dict) or found.group(1) in params:
+        return f"undefined: {exc.message}"
+    name = re.escape(found.group(1))
+    as_param = re.findall(rf"\bparams\s*(?:\.\s*{name}\b|\[\s*['\"]{name}['\"]\s*\])", source)
+    as_any = re.findall(rf"(?:\.\s*{name}\b|\[\s*['\"]{name}['\"]\s*\])", source)
+    if not as_param or len(as_param) != len(as_any):
+        return f"undefined: {exc.message}"
+    close = difflib.get_close_matches(found.group(1), [str(k) for k in params], n=1)
+    return f"unknown param {found.group(1)}" + (f" — did you mean {close[0]}?" if close else "")

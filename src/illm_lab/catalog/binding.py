@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from illm_lab.base.errors import TemplateError
-from illm_lab.base.sandbox import make_environment
+from illm_lab.base.sandbox import make_environment, undefined_message
 from illm_lab.base.yamlio import PathKey, format_path
 
 TEMPLATED: tuple[tuple[str, ...], ...] = (
@@ -99,7 +99,10 @@ def _render(
             f"{format_path(path)}: template syntax error: {exc.message}", where=where(path)
         ) from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{format_path(path)}: undefined: {exc.message}", where=where(path)) from None
+        message = undefined_message(exc, ctx, value)
+        raise TemplateError(f"{format_path(path)}: {message}", where=where(path)) from None
+    except TemplateError as exc:  # a bound of the sandbox: its own message says which
+        raise TemplateError(f"{format_path(path)}: {exc.message}", where=where(path)) from None
     except Exception as exc:  # a failure inside template code is bad input, not a crash
         raise TemplateError(
             f"{format_path(path)}: template failed: {type(exc).__name__}: {str(exc)[:160]}", where=where(path)

@@ -123,13 +123,32 @@ def bind(entry: Entry, params: dict[str, Any]) -> Entry:
 
 def validation_problems(exc: ValidationError, doc: Document, path: Path) -> list[Problem]:
     problems = []
-    for err in exc.errors(include_input=False, include_url=False):
+    for err in exc.errors(include_url=False):
         loc = _clean_loc(err["loc"])
+        message = _message(err)
+        if err["type"] == "check_type":
+            loc, message = _unknown_check_key(loc, err.get("input"), message)
         line = doc.line_of(loc)
         where = f"{path}:{line}" if line else str(path)
         field = format_path(loc)
-        problems.append(Problem(where, f"{field}: {_message(err)}" if field else _message(err)))
+        problems.append(Problem(where, f"{field}: {message}" if field else message))
     return problems
+
+
+def _unknown_check_key(loc: PathKey, check: object, message: str) -> tuple[PathKey, str]:
+    """A check with no known type but one key nobody knows (`redy:`) is a typo of that key:
+    name it, at its own line, with the nearest check type or field."""
+    from illm_lab.model.checks import CheckBase
+
+    if not isinstance(check, dict):
+        return loc, message
+    known = set(CHECK_TYPES) | set(CheckBase.model_fields)
+    unknown = [k for k in check if isinstance(k, str) and k not in known]
+    if len(unknown) != 1:
+        return loc, message
+    close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+    hint = f" — did you mean {close[0]}?" if close else f" ({message})"
+    return (*loc, unknown[0]), f"unknown key{hint}"
 
 
 def _clean_loc(loc: tuple[str | int, ...]) -> PathKey:

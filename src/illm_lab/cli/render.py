@@ -68,15 +68,21 @@ def lint_cmd(
     kube_version: Annotated[
         str, typer.Option("--kube-version", help="Kubernetes version to validate objects against.")
     ] = "1.31",
+    set_: SetOpt = None,
+    values: ValuesOpt = None,
     output: OutputOpt = Format.table,
 ) -> None:
     """Check manifests, templates and rendered objects; exit 1 on any error finding.
+
+    --set and --values lint the rendering conduct would deploy with them (for every
+    experiment named).
 
     Examples:
 
     \b
       lab lint
       lab lint hello-app --kube-version 1.30 -o json
+      lab lint hello-app --set replicas=3 --values my-values.yaml
     """
     from illm_lab import catalog
     from illm_lab.authoring import lint
@@ -91,7 +97,7 @@ def lint_cmd(
             if name not in known:
                 catalog.find(root, name)  # raises the unknown-experiment error with hints
         folders = [known[n] for n in experiments]
-    results = [lint.lint_folder(f, kube_version) for f in folders]
+    results = [lint.lint_folder(f, kube_version, values_files=values, sets=set_) for f in folders]
     data = [r.as_dict() for r in results]
     show(output, data, lambda: ui.lint_report(data))
     if not all(r.ok for r in results):

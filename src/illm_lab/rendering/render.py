@@ -21,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from illm_lab.base import kinds
 from illm_lab.base.errors import TemplateError
 from illm_lab.base.sandbox import make_environment as make_environment
+from illm_lab.base.sandbox import undefined_message
 from illm_lab.base.yamlio import dump, dump_all, load_all
 from illm_lab.catalog import Entry
 from illm_lab.catalog.params import MASK
@@ -48,6 +49,16 @@ class HookPhase:
     hooks: list[Hook]
 
 
+@dataclass(frozen=True)
+class ObjectSource:
+    """Where a manifest object came from: its template and the line of each of its keys in the
+    template's rendered output, so a finding about a field can name a line."""
+
+    template: str  # path of the template, relative to the experiment folder
+    rendered: str  # the template's whole rendered text
+    lines: dict[tuple[str | int, ...], int]  # key path in the object -> line in `rendered`
+
+
 @dataclass
 class RenderedComponent:
     name: str
@@ -61,6 +72,8 @@ class RenderedComponent:
     hooks_before: list[HookPhase] = field(default_factory=list)
     hooks_after: list[HookPhase] = field(default_factory=list)
     chart: str | None = None  # what was rendered, e.g. "labdemo 0.1.0 (sha256:1a2b3c4d5e6f)"
+    # For manifest components: the source of objects[i] (same order; only lint reads it).
+    sources: list[ObjectSource] = field(default_factory=list)
 
 
 @dataclass
@@ -127,7 +140,8 @@ def render_template(env: ImmutableSandboxedEnvironment, name: str, ctx: dict[str
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template not found: {exc.name}", where=_where(exc, display)) from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"undefined: {exc.message}", where=_where(exc, display)) from None
+        message = undefined_message(exc, ctx, _source(env, name))
+        raise TemplateError(message, where=_where(exc, display)) from None
     except SecurityError as exc:
         raise TemplateError(f"not allowed in a template: {exc}", where=_where(exc, display)) from None
     except TemplateError:
@@ -135,6 +149,13 @@ def render_template(env: ImmutableSandboxedEnvironment, name: str, ctx: dict[str
     except Exception as exc:  # any other failure inside template code is bad input, not a crash
         msg = f"{type(exc).__name__}: {str(exc)[:200]}"
         raise TemplateError(f"template failed: {msg}", where=_where(exc, display)) from None
+
+
+def _source(env: ImmutableSandboxedEnvironment, name: str) -> str | None:
+    try:
+        return env.loader.get_source(env, name)[0] if env.loader else None
+    except jinja2.TemplateNotFound:
+        return None
 
 
 def render_text(
@@ -147,7 +168,7 @@ def render_text(
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error: {exc.message}", where=where) from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"undefined: {exc.message}", where=where) from None
+        raise TemplateError(undefined_message(exc, ctx, text), where=where) from None
     except SecurityError as exc:
         raise TemplateError(f"not allowed in a template: {exc}", where=where) from None
     except TemplateError:
@@ -259,16 +280,19 @@ def render_component(
         source = f"{entry.folder / name} (rendered)"
         text = render_template(env, name, ctx)
         for doc in load_all(text, source=source):
-            for obj in _expand_lists(doc.data):
-                _require_identity(obj, f"{source}:{doc.line_of(()) or 1}")
+            for prefix, obj in _expand_lists(doc.data):
+                _require_identity(obj, f"{source}:{doc.line_of(prefix) or 1}")
                 out.objects.append(obj)
+                lines = {k[len(prefix):]: v for k, v in doc.lines.items() if k[:len(prefix)] == prefix}
+                out.sources.append(ObjectSource(template=name, rendered=text, lines=lines))
     return out
 
 
-def _expand_lists(data: Any) -> list[Any]:
+def _expand_lists(data: Any) -> list[tuple[tuple[str | int, ...], Any]]:
+    """(key path of the object in its document, object): a List's items, or the document."""
     if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
-        return list(data["items"])
-    return [data]
+        return [(("items", i), item) for i, item in enumerate(data["items"])]
+    return [((), data)]
 
 
 def _require_identity(obj: Any, where: str) -> None:
