@@ -326,7 +326,7 @@ def manifest_cases() -> Iterator[Case]:
             r":22: spec\.checks\[0\]\.logs\.pattern: not a valid regular expression")
     yield m("check-command-string", c0, "      command: {run: 'rm -rf /'}\n", r":22: spec\.checks\[0\]\.command\.run: ")
     yield m("check-command-empty", c0, "      command: {run: []}\n", r":22: spec\.checks\[0\]\.command\.run: ")
-    yield m("check-unknown-type", c0, "      grpc: {service: x}\n", r":21: spec\.checks\[0\]: ")
+    yield m("check-unknown-type", c0, "      grpc: {service: x}\n", r":22: spec\.checks\[0\]\.grpc: unknown key \(a check needs exactly one of: ")
     # workflow, tutorial, metrics
     yield manifest("workflow-no-wait-for", GOOD + "  workflow: {namespace: demo, cluster: target, manifests: [manifests/app.yaml.j2]}\n",
                    r":25: spec\.workflow\.waitFor: required field is missing")
@@ -387,10 +387,10 @@ def yaml_cases() -> Iterator[Case]:
 
 def template_cases() -> Iterator[Case]:
     t = template
-    yield t("undefined-param", APP.replace("params.replicas", "params.replicaz"), r":6: undefined: .*replicaz")
+    yield t("undefined-param", APP.replace("params.replicas", "params.replicaz"), r":6: unknown param replicaz — did you mean replicas\?")
     yield t("undefined-top", "x: {{ nothing }}\n", r":1: undefined: 'nothing' is undefined")
     yield t("undefined-experiment-field", "x: {{ experiment.owner }}\n", r":1: undefined: .*owner")
-    yield t("undefined-in-loop", "{% for i in params.nothing %}\n- {{ i }}\n{% endfor %}\n", r":1: undefined: .*nothing")
+    yield t("undefined-in-loop", "{% for i in params.nothing %}\n- {{ i }}\n{% endfor %}\n", r":1: unknown param nothing$")
     yield t("method-not-iterable", "{% for i in params.items %}\n- {{ i }}\n{% endfor %}\n", r":1: template failed: TypeError")
     yield t("syntax-unclosed-var", "x: {{ params.replicas\n", r":\d+: template syntax error")
     yield t("syntax-unclosed-block", "{% if true %}\nx: 1\n", r":\d+: template syntax error: .*endif")
@@ -417,7 +417,7 @@ def template_cases() -> Iterator[Case]:
     yield t("renders-no-api-version", "kind: ConfigMap\nmetadata: {name: x}\n", r" \(rendered\):1: object has no apiVersion")
     yield t("renders-name-number", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: 3}\n", r" \(rendered\):1: ConfigMap has no metadata\.name")
     yield t("renders-metadata-list", "apiVersion: v1\nkind: ConfigMap\nmetadata: [x]\n", r" \(rendered\):1: ConfigMap has no metadata\.name")
-    yield t("renders-list-of-scalars", "apiVersion: v1\nkind: List\nitems: [a]\n", r" \(rendered\):1: each YAML document")
+    yield t("renders-list-of-scalars", "apiVersion: v1\nkind: List\nitems: [a]\n", r" \(rendered\):3: each YAML document")
     yield render("template-is-a-directory", "template", {TEMPLATE + "/x": "a"}, r"app\.yaml\.j2")
 
 
