@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from illm_lab.cli.main import app
 from tests.support.catalogs import write_experiment
+from tests.support.emulator import LabEmulator
 
 
 class Lab:
@@ -30,3 +31,11 @@ def catalog(tmp_path: Path) -> Path:
 @pytest.fixture
 def lab(catalog: Path) -> Lab:
     return Lab(catalog)
+
+
+@pytest.fixture
+def reachable(emulator: LabEmulator, monkeypatch: pytest.MonkeyPatch) -> LabEmulator:
+    """The kubeconfig's current context is a live API server: a dry run's clusters step reaches it."""
+    assert emulator.kubeconfig is not None
+    monkeypatch.setenv("KUBECONFIG", str(emulator.kubeconfig))
+    return emulator

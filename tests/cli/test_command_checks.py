@@ -13,6 +13,7 @@ import pytest
 
 from tests.cli.conftest import Lab
 from tests.support.catalogs import MINIMAL, write_experiment
+from tests.support.emulator import LabEmulator
 
 COMMAND = "    - {name: local probe, command: {run: [sh, -c, 'touch ran']}}\n"
 REFUSAL = ("lab: error: demo: check 'local probe' runs the local program 'sh' with your rights; "
@@ -57,7 +58,8 @@ def test_refused_before_anything_happens(lab: Lab, with_command: Path, command: 
 
 
 def test_the_flag_or_the_lab_config_lets_it_through(lab: Lab, with_command: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   emulator: LabEmulator) -> None:
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     res: Any = lab("conduct", "demo", "--ci", "--allow-commands", "--context", "nowhere")
     assert res.exit_code != 0 and "--allow-commands" not in res.stderr  # past the gate: no cluster
@@ -65,10 +67,11 @@ def test_the_flag_or_the_lab_config_lets_it_through(lab: Lab, with_command: Path
     config.write_text("allowCommands: true\n")
     res = lab("validate", "demo", "--context", "nowhere")
     assert "--allow-commands" not in res.stderr, res.output
+    monkeypatch.setenv("KUBECONFIG", str(emulator.kubeconfig))
     assert lab("conduct", "demo", "--dry-run", "--ci").exit_code == 0  # a dry run runs no check
 
 
-def test_an_experiment_without_command_checks_needs_no_flag(lab: Lab) -> None:
+def test_an_experiment_without_command_checks_needs_no_flag(lab: Lab, reachable: LabEmulator) -> None:
     res: Any = lab("conduct", "demo", "--dry-run", "--ci")
     assert res.exit_code == 0, res.output
     assert "allow-commands" not in res.output

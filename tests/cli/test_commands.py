@@ -13,6 +13,7 @@ import yaml
 
 from tests.cli.conftest import Lab
 from tests.support.catalogs import write_experiment
+from tests.support.emulator import LabEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -222,7 +223,7 @@ def test_secret_param_values_are_masked_everywhere_and_output_stays_yaml(lab: La
     assert leaky["data"] == {"url": "https://user:<masked>@example.org", "raw": "<masked>"}
 
 
-def test_yaml_output_is_data_for_every_command(lab: Any) -> None:
+def test_yaml_output_is_data_for_every_command(lab: Any, reachable: LabEmulator) -> None:
     """-o yaml gives the same data as -o json (never the table); conduct gives a list of reports,
     also for one experiment (docs/reports.md)."""
     import yaml as _yaml

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from illm_lab.cli.handler import hoist_global_options, wants_json
 from illm_lab.cli.main import app
 from tests.cli.conftest import Lab
+from tests.support.emulator import LabEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,7 +123,7 @@ def test_no_color_means_no_ansi(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> No
     assert captured.get() == "name\n"
 
 
-def test_conduct_and_validate_json_is_always_a_list(lab: Lab) -> None:
+def test_conduct_and_validate_json_is_always_a_list(lab: Lab, reachable: LabEmulator) -> None:
     res = lab("conduct", "demo", "--dry-run", "--ci", "-o", "json")
     assert res.exit_code == 0, res.output
     reports = json.loads(res.stdout)
@@ -140,7 +141,7 @@ def test_json_error_object_on_failure(lab: Lab) -> None:
     assert plain.exit_code == 2 and plain.stdout == ""
 
 
-def test_junit_to_stdout_without_none_properties(lab: Lab) -> None:
+def test_junit_to_stdout_without_none_properties(lab: Lab, reachable: LabEmulator) -> None:
     res = lab("conduct", "demo", "--dry-run", "--ci", "--junit", "-")
     assert res.exit_code == 0, res.output
     assert "<testsuites" in res.stdout

@@ -15,6 +15,7 @@ from illm_lab.config import labconfig
 from illm_lab.config.selection import cluster_name, select
 from illm_lab.model.experiment import Experiment
 from tests.clusters.conftest import lab, write_experiment
+from tests.support.fakeclusters import Fakes
 from tests.support.reports import single
 
 
@@ -46,7 +47,7 @@ def test_config_errors_name_file_line_and_field() -> None:
         labconfig.load()
 
 
-def test_config_through_the_cli_flag_is_validated(tmp_path: Path) -> None:
+def test_config_through_the_cli_flag_is_validated(tmp_path: Path, fakes: Fakes) -> None:
     bad = tmp_path / "other.yaml"
     bad.write_text("provider: kind\nnope: 1\n")
     write_experiment(tmp_path / "experiments", "demo", "target: {}\n")
@@ -118,7 +119,8 @@ def test_hub_and_kubeconfig_help_do_not_import_kubernetes() -> None:
         assert "CLEAN 0" in proc.stderr, (args, proc.stderr[-500:])
 
 
-def test_config_flag_never_leaks_into_the_environment_or_the_next_invocation(tmp_path: Path) -> None:
+def test_config_flag_never_leaks_into_the_environment_or_the_next_invocation(tmp_path: Path,
+                                                                             fakes: Fakes) -> None:
     import os
 
     good = tmp_path / "good.yaml"

@@ -10,6 +10,7 @@ Public API:
 
 - `provision(run, role, target)` — inside a ledger run: record the intent, create or reuse the
   cluster, return the Target that reaches it (kubeconfig lab wrote, its context).
+- `preflight(role, target, instance)` — what `provision` would do, without doing it (`--dry-run`).
 - `remove_created(run, ledger, instance)` — delete the clusters the instance's runs created.
 - `resolve_default()`, `get(name)`, `providers()`, `kubeconfig_of(name)`, `health.check(...)`.
 
@@ -23,6 +24,7 @@ from illm_lab.clusters.base import Attached, Health, Provider, Removal, Request
 from illm_lab.clusters.provisioning import (
     delete_by_name,
     get,
+    preflight,
     providers,
     provision,
     remove_created,
@@ -39,6 +41,7 @@ __all__ = [
     "delete_by_name",
     "get",
     "kubeconfig_of",
+    "preflight",
     "providers",
     "provision",
     "remove_created",

@@ -85,6 +85,11 @@ class Provider(ABC):
     def exists(self, name: str) -> bool:
         """Whether anything of the cluster exists (a half-created one counts)."""
 
+    def preflight(self, request: Request) -> str:
+        """What `create` would do for `request`, checked as far as it can be without creating
+        anything (`--dry-run`): raises what `create` would raise for a missing tool or engine."""
+        return f"would create {self.name} cluster {request.name}"
+
     def kubeconfig(self, name: str) -> Path:
         """The kubeconfig lab wrote for the cluster."""
         path = registry.kubeconfig_path(name)

@@ -24,6 +24,15 @@ def config_yaml(request: Request) -> str:
 class Kind(Provider):
     name = "kind"
 
+    def preflight(self, request: Request) -> str:
+        name = request.name
+        if name in kind.clusters() and (registry.read(name) or {}).get("state") == "ready":
+            return f"would reuse kind cluster {name}"
+        if not docker.available():
+            raise ToolError("provider kind runs its nodes in Docker, and no Docker engine answers "
+                            f"(docker info failed); {docker.INSTALL_HINT}")
+        return f"would create kind cluster {name}"
+
     def create(self, request: Request, note: Note = quiet) -> Attached:
         name = request.name
         path = registry.folder(name) / "kubeconfig"

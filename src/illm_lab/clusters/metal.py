@@ -42,6 +42,11 @@ class TalosMetal(Provider):
         assert isinstance(nodes, MetalNodes)
         return nodes
 
+    def preflight(self, request: Request) -> str:
+        nodes = self.nodes(request.role)  # the lab config must name them, as for create
+        return (f"would install Talos on {len(nodes.control_planes)} control-plane node(s) as "
+                f"cluster {request.name}")
+
     def create(self, request: Request, note: Note = quiet) -> Attached:
         name, paths = request.name, files(request.name)
         nodes = self.nodes(request.role)

@@ -139,6 +139,28 @@ def provision(
                    context=attached.context)
 
 
+def preflight(
+    role: str, target: Target, instance: str, *, config: labconfig.Loaded | None = None
+) -> tuple[Target, str | None]:
+    """What `provision` would do, without doing it (`--dry-run`): (the target to reach now, or
+    the same target when a cluster would be created; what would be created, or None). Raises
+    what `provision` would raise for a missing tool, engine or node list."""
+    if not target.creates:
+        return target, None
+    loaded = config or labconfig.load()
+    name = target.provider
+    if name == DEFAULT:
+        name, why = resolve_default(loaded.config)
+        if name == EXISTING:
+            kubeconfig = loaded.config.kubeconfig
+            return replace(target, provider=EXISTING, context=None, source=f"{target.source}: {why}",
+                           kubeconfig=Path(kubeconfig).expanduser() if kubeconfig else None), None
+        target = replace(target, provider=name, source=f"{target.source}: {why}")
+    cluster = target.name or f"{instance}-{role}"
+    request = Request(name=cluster, role=role, size=SIZES[target.size], owner=instance)
+    return target, get(name, loaded).preflight(request)
+
+
 def remove_created(
     run: Run,
     ledger: Ledger,

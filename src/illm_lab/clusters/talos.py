@@ -34,6 +34,17 @@ def control_plane_ip(cidr: str) -> str:
 class Talos(Provider):
     name = "talos"
 
+    def preflight(self, request: Request) -> str:
+        name = request.name
+        record = registry.read(name) or {}
+        if record.get("state") == "ready" and files(name).kubeconfig.is_file() and self.exists(name):
+            return f"would reuse talos cluster {name}"
+        version = talosctl.client_version()
+        if not docker.available():
+            raise ToolError("provider talos runs its nodes in Docker, and no Docker engine answers "
+                            f"(docker info failed); {docker.INSTALL_HINT}")
+        return f"would create talos cluster {name} (talosctl {'.'.join(map(str, version))})"
+
     def create(self, request: Request, note: Note = quiet) -> Attached:
         name, paths = request.name, files(request.name)
         record = registry.read(name) or {}

@@ -61,7 +61,9 @@ def conduct(
     emit(ev.Event(ev.RUN_STARTED, name, {"instance": instance, "dryRun": options.dry_run}))
     try:
         rendering = _prepare(entry, params, targets, report, steps)
-        if not options.dry_run:
+        if options.dry_run:
+            _reach(rendering, targets, instance, options, report, steps)
+        else:
             from illm_lab.ledger import Ledger
 
             ConductRun(entry, rendering, params, targets, options, report, steps, guard,
@@ -124,6 +126,46 @@ def _prepare(
     with steps("plan"):
         report.plan = plan_of(rendering, targets)
     return rendering
+
+
+def _reach(
+    rendering: Rendering,
+    targets: Mapping[str, Target],
+    instance: str,
+    options: ConductOptions,
+    report: ConductReport,
+    steps: Steps,
+) -> None:
+    """The dry run's clusters step: every role's provider resolved and every existing cluster
+    asked for its version, as the real run's clusters step would — so a dry run fails where
+    and how the real run would (unknown context exit 2, unreachable exit 3, missing tool exit
+    3), creating nothing and writing nothing to the ledger."""
+    from illm_lab.clusters import preflight
+    from illm_lab.conduct.run import run_roles
+    from illm_lab.deploy.deployment import connect
+
+    with steps("clusters") as step:
+        said = []
+        planned = report.plan.get("clusters", {})
+        for role in run_roles(rendering, options):
+            target, creates = preflight(role, targets[role], instance)
+            if target is not targets[role] and role in planned:  # the default provider, resolved
+                planned[role].update(provider=target.provider, chosenBy=target.source)
+            if creates is not None:
+                report.clusters[role] = {"provider": target.provider, "plan": creates}
+                said.append(f"{role}: {creates}")
+                continue
+            cluster = connect(target)
+            try:
+                report.clusters[role] = {"context": cluster.context, "server": cluster.server,
+                                         "version": cluster.server_version(),
+                                         "provider": target.provider}
+            finally:
+                cluster.close()
+            if role in planned:
+                planned[role]["context"] = cluster.context
+            said.append(f"{role}: {cluster.context} {report.clusters[role]['version']} reachable")
+        step.message = "; ".join(said)
 
 
 def plan_of(rendering: Rendering, targets: Mapping[str, Target]) -> dict[str, Any]:

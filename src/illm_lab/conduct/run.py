@@ -52,7 +52,6 @@ class ConductRun:
     ) -> None:
         from illm_lab.conduct.checking import all_checks
         from illm_lab.conduct.forwards import Forwards
-        from illm_lab.deploy.deployment import roles_of
         from illm_lab.engine.inventory import Inventory
 
         self.entry, self.rendering, self.params = entry, rendering, params
@@ -62,11 +61,7 @@ class ConductRun:
         self.ledger, self.session = ledger, session
         self.inventory: Inventory = Inventory(entry.name, report.instance)
         self.checks = all_checks(entry.experiment, with_checkpoints=not options.interactive)
-        self.roles = sorted(
-            set(roles_of(rendering))
-            | {c.cluster for c, _ in self.checks}
-            | ({rendering.workflow.cluster} if rendering.workflow else set())
-        )
+        self.roles = run_roles(rendering, options)
         self.clusters: dict[str, Cluster] = {}
         self.forwards: Forwards = Forwards(self.clusters, on_error=self._message)
         self.checking: CheckSession | None = None
@@ -261,6 +256,19 @@ class ConductRun:
             detail = {k: v for k, v in vars(event).items() if k != "ref"}
             self.emit(ev.Event(ev.MESSAGE, name,
                                {**data, "engine": type(event).__name__, **detail}))
+
+
+def run_roles(rendering: Rendering, options: ConductOptions) -> list[str]:
+    """The cluster roles a conduct reaches: where components, checks and the workflow run."""
+    from illm_lab.conduct.checking import all_checks
+    from illm_lab.deploy.deployment import roles_of
+
+    checks = all_checks(rendering.experiment, with_checkpoints=not options.interactive)
+    return sorted(
+        set(roles_of(rendering))
+        | {c.cluster for c, _ in checks}
+        | ({rendering.workflow.cluster} if rendering.workflow else set())
+    )
 
 
 def _provide(run: Run, role: str, target: Target, experiment: str, emit: Emit) -> Target:
