@@ -575,6 +575,12 @@ def tutorial_detail(data: dict[str, Any]) -> None:
     from rich.markdown import Markdown
 
     out.rule(escape(f"{data['name']} — {data['title']} ({data['progress']})"))
+    if data.get("introduction"):
+        out.print(Markdown(data["introduction"]), soft_wrap=False)
+    links = {"the whole guide": "guide", "the experiment's README": "readme", "the roadmap phase": "phase"}
+    for label, key in links.items():
+        if data.get("read", {}).get(key):
+            out.print(escape(f"{label}: {data['read'][key]}"), highlight=False)
     for svc in data["services"]:
         login = f", login: {', '.join(svc['credentials'])} (from the cluster)" if svc["credentials"] else ""
         port = f" on localhost:{svc['localPort']}" if svc.get("localPort") else ""

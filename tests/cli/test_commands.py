@@ -144,6 +144,18 @@ def test_new_scaffolds_a_lint_clean_experiment(tmp_path: Path) -> None:
     shown = json.loads(run(lab, "show", "my-exp", "-o", "json").stdout)
     assert shown["metadata"]["phase"] == "4" and shown["metadata"]["type"] == "tutorial"
     assert run(lab, "lint", "my-exp").exit_code == 0
+    tutorial = json.loads(run(lab, "tutorial", "show", "my-exp", "-o", "json").stdout)
+    assert [c["name"] for c in tutorial["checkpoints"]] == ["open-the-app", "leave-a-note"]
+    assert tutorial["checkpoints"][1]["solution"] == ["tutorial/solutions/note.yaml.j2"]
+    assert tutorial["services"][0]["service"] == "my-exp/app:9898"
+    assert (root / "my-exp" / "tutorial" / "solutions" / "note.yaml.j2").is_file()
+    assert not (root / "my-exp" / "tutorial" / "spec.yaml").exists()
+    assert "lab tutorial start my-exp" in (root / "my-exp" / "README.md").read_text()
+    assert run(lab, "new", "a-demo", "--phase", "4").exit_code == 0  # other types: no tutorial
+    assert not (root / "a-demo" / "tutorial").exists()
+    assert "tutorial start" not in (root / "a-demo" / "README.md").read_text()
+    refused = run(lab, "tutorial", "show", "a-demo")
+    assert refused.exit_code == 2 and "not a tutorial" in refused.stderr
     again = run(lab, "new", "my-exp")
     assert again.exit_code == 2 and "already exists" in again.stderr
     assert run(lab, "new", "Bad_Name").exit_code == 2

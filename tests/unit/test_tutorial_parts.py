@@ -205,3 +205,28 @@ def test_tutorial_list_and_show_do_not_import_kubernetes() -> None:
         proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env,
                               timeout=60)
         assert "CLEAN 0" in proc.stderr, (args, proc.stderr[-500:])
+
+
+def test_show_opens_with_the_guide_introduction_and_links_what_to_read(tmp_path: Path) -> None:
+    import shutil
+
+    from illm_lab.tutorial.listing import introduction
+
+    guide = "# Title\n\nWhy this matters.\n\n```sh\n## a shell comment, not a section\n```\n\n## Steps\n\nlater\n"
+    assert introduction(guide) == "# Title\n\nWhy this matters.\n\n```sh\n## a shell comment, not a section\n```"
+    assert introduction("no headings at all\n") == "no headings at all"
+
+    shutil.copytree(FIXTURES / "lab-tutorial", tmp_path / "experiments" / "lab-tutorial")
+    (tmp_path / "roadmap").mkdir()
+    (tmp_path / "roadmap" / "phase-01-platform-bootstrap.md").write_text("# Phase 1\n")
+    runner = CliRunner()
+    args = ["--experiments-dir", str(tmp_path / "experiments"), "tutorial", "show", "lab-tutorial"]
+    data = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)
+    assert data["introduction"].startswith("# The test tutorial")
+    read = data["read"]
+    assert read["guide"].endswith("lab-tutorial/GUIDE.md") and read["readme"].endswith("lab-tutorial/README.md")
+    assert read["phase"].endswith("roadmap/phase-01-platform-bootstrap.md")
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "Open it, then leave two notes" in table.stdout
+    assert "the experiment's README: " in table.stdout and "the roadmap phase: " in table.stdout

@@ -1,7 +1,10 @@
 """`lab new`: a new experiment folder copied from `experiments/_template`.
 
-The template holds the placeholders `__NAME__`, `__TITLE__`, `__PHASE__` and `__TYPE__` in its
-manifest and guide; Jinja2 templates are copied untouched (they are rendered at conduct time).
+The template holds the placeholders `__NAME__`, `__TITLE__`, `__PHASE__`, `__TYPE__` and
+`__RUN__` in its manifest and guide; Jinja2 templates are copied untouched (they are rendered at
+conduct time). A tutorial also gets the template's `tutorial/` folder: `spec.yaml` (a
+`spec.tutorial` with two checkpoints, one with a solution) is appended to the manifest, so `lab
+tutorial show|start` work on the new experiment at once; other types get no `tutorial/` folder.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from illm_lab.model.experiment import PHASE_PATTERN
 
 TEMPLATE = "_template"
 TYPES = ("tutorial", "comparison", "benchmark", "demo")
+SPEC_FRAGMENT = "spec.yaml"  # in the template's tutorial/ folder
 
 
 def create(root: Path, name: str, *, title: str | None, phase: str, type_: str) -> Path:
@@ -33,13 +37,28 @@ def create(root: Path, name: str, *, title: str | None, phase: str, type_: str) 
     if target.exists():
         raise UsageError(f"{target} already exists")
     shutil.copytree(template, target)
+    tutorial = target / "tutorial"
+    run = f"lab lint {name}\nlab conduct {name}"
+    if type_ == "tutorial":
+        start = f"lab tutorial start {name}"
+        run = (f"lab lint {name}\n{f'lab conduct {name}':<{len(start)}}  # CI: each solution applied, "
+               f"then checked\n{start}  # the guided session, checkpoint by checkpoint")
     replacements = {
         "__NAME__": name,
         "__TITLE__": title or name.replace("-", " ").capitalize(),
         "__PHASE__": phase,
         "__TYPE__": type_,
+        "__RUN__": run,
     }
-    for path in (target / "experiment.yaml", target / "README.md"):
+    manifest = target / "experiment.yaml"
+    fragment = tutorial / SPEC_FRAGMENT
+    if type_ == "tutorial" and fragment.is_file():
+        text = read_text(manifest, what="template file").rstrip("\n") + "\n"
+        manifest.write_text(text + read_text(fragment, what="template file"), encoding="utf-8")
+        fragment.unlink()
+    elif tutorial.is_dir():
+        shutil.rmtree(tutorial)
+    for path in (manifest, target / "README.md"):
         if path.is_file():
             text = read_text(path, what="template file")
             for key, value in replacements.items():

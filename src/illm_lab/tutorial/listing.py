@@ -71,6 +71,7 @@ def detail(
         guide = read_text(entry.folder / tutorial.guide, what="tutorial guide")
     except LabError:
         guide = ""
+    readme = entry.folder / "README.md"
     steps = []
     for cp in tutorial.checkpoints:
         where = f"{entry.manifest}: checkpoint {cp.name}"
@@ -85,6 +86,13 @@ def detail(
     return {
         "name": entry.name, "title": entry.experiment.metadata.title, "instance": chosen,
         "guide": guide, "guidePath": tutorial.guide,
+        "introduction": introduction(guide),
+        "read": {
+            "guide": _shown(entry.folder / tutorial.guide) if guide else None,
+            "readme": _shown(readme) if readme.is_file() and readme != entry.folder / tutorial.guide
+            else None,
+            "phase": _phase_guide(entry.folder.parent.parent, entry.experiment.metadata.phase),
+        },
         "services": [
             {"name": s.name, "service": s.service, "path": s.path, "localPort": s.local_port,
              "credentials": sorted(s.credentials or {})}
@@ -93,6 +101,37 @@ def detail(
         "checkpoints": steps,
         "progress": _progress_text(progress, order),
     }
+
+
+def introduction(markdown: str) -> str:
+    """The guide's opening — its title and what precedes its first `##` section — which is what
+    a learner reads before choosing a tutorial; the rest stays in the file `show` links."""
+    kept, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and line.startswith("## "):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def _shown(path: Path) -> str:
+    """A path as the learner can open it: relative to the working directory when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _phase_guide(root: Path, phase: str) -> str | None:
+    """The roadmap document of the experiment's phase (`roadmap/phase-03-*.md`), if the catalog
+    sits in a repository that has one."""
+    major = phase.split(".")[0]
+    if not major.isdigit():
+        return None
+    found = sorted((root / "roadmap").glob(f"phase-{int(major):02d}-*.md"))
+    return _shown(found[0]) if found else None
 
 
 def reset(experiment: str, *, instance: str | None = None, experiments_dir: Path | None = None) -> str:
