@@ -85,7 +85,7 @@ def test_every_check_type_on_real_pods(real_cluster: RealCluster, tmp_path: Path
     failed = [c for c in report.get("checks", []) if not c["passed"]]
     assert res.exit_code == 0 and not failed, (res.stderr, failed)
     assert {c["type"] for c in report["checks"]} == {
-        "ready", "assert", "absent", "http", "logs", "promql", "job", "command"}
+        "ready", "assert", "absent", "http", "logs", "promql", "job", "command", "access"}
     assert leftovers(real_cluster, "real-checks") == []
 
 

@@ -20,6 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from illm_lab.cli.main import app
+from illm_lab.model.checks import CHECK_TYPES as _CHECK_TYPES
 
 CATALOG = Path(__file__).resolve().parents[2] / "experiments"
 EXPERIMENTS = sorted(
@@ -57,9 +58,6 @@ def test_experiment_has_a_guide_and_meaningful_checks(name: str) -> None:
     spec = json.loads(lab("show", name, "-o", "json").stdout)["spec"]
     kinds = {next(k for k in c if k in _CHECK_TYPES) for c in spec.get("checks", [])}
     assert kinds - {"ready"}, f"{name}: checks only wait for readiness"
-
-
-_CHECK_TYPES = ("ready", "assert", "absent", "http", "promql", "job", "logs", "command")
 
 
 def test_comparisons_declare_metrics() -> None:

@@ -12,6 +12,7 @@ from illm_lab.authoring.lint import lint_folder
 from illm_lab.base.kinds import name_problem
 from illm_lab.cli.main import app
 from tests.support.catalogs import MINIMAL, write_experiment
+from tests.support.emulator import LabEmulator
 
 
 @pytest.mark.parametrize(("kind", "api", "name", "expected"), [
@@ -109,7 +110,9 @@ def test_a_target_nothing_can_create_is_still_an_error(tmp_path: Path) -> None:
     assert "target Pod demo/app=nobody" in errors[1]
 
 
-def test_conduct_lints_the_rendering_it_deploys(tmp_path: Path) -> None:
+def test_conduct_lints_the_rendering_it_deploys(tmp_path: Path, emulator: LabEmulator,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(emulator.kubeconfig))  # the dry run reaches a cluster
     root = tmp_path / "experiments"
     manifest = MINIMAL.format(name="demo").replace(
         'token: {type: string, default: "s3cr3t-value", secret: true}',

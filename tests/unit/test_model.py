@@ -54,6 +54,33 @@ def test_checks_are_discriminated_by_their_type_key() -> None:
     assert [effective_timeout(c) for c in exp.spec.checks] == [300.0, 30.0, 10.0, 30.0]
 
 
+def test_access_checks_ask_what_kubectl_auth_can_i_asks() -> None:
+    def access(**spec: Any) -> Any:
+        exp = Experiment.model_validate(manifest(checks=[{"name": "a", "access": spec}]))
+        return exp.spec.checks[0].access  # type: ignore[union-attr]
+
+    sa = access(serviceAccount="team/ci", verb="patch", resource="deployments.apps/scale",
+                namespace="team", name="web")
+    assert sa.subject == ("system:serviceaccount:team:ci",
+                          ["system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"])
+    assert sa.attributes == {"verb": "patch", "resource": "deployments", "group": "apps",
+                             "subresource": "scale", "namespace": "team", "name": "web"}
+    assert sa.allowed is True
+    core = access(user="jane", groups=["dev"], verb="list", resource="pods", allowed=False)
+    assert core.subject == ("jane", ["dev"])
+    assert core.attributes == {"verb": "list", "resource": "pods", "group": ""}  # cluster-wide
+    assert access(user="x", verb="*", resource="*").attributes["resource"] == "*"
+    for bad, message in [
+        ({"verb": "get", "resource": "pods"}, "exactly one of serviceAccount or user"),
+        ({"user": "a", "serviceAccount": "n/b", "verb": "get", "resource": "pods"}, "exactly one"),
+        ({"serviceAccount": "ci", "verb": "get", "resource": "pods"}, "expected namespace/name"),
+        ({"user": "a", "verb": "get", "resource": "Pods"}, "resource"),
+        ({"user": "a", "verb": "get it", "resource": "pods"}, "verb"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            access(**bad)
+
+
 def test_dependency_cycles_are_refused() -> None:
     comps = [
         {"name": "a", "manifests": ["a.yaml"], "dependsOn": ["b"]},

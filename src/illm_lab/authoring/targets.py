@@ -111,6 +111,9 @@ def _targets(check: AnyCheck) -> list[creators.Target]:
     if isinstance(check, c.LogsCheck):
         logs = check.logs
         return [creators.Target("Pod", logs.namespace, logs.pod, logs.selector)]
+    if isinstance(check, c.AccessCheck) and check.access.service_account:
+        namespace, _, name = check.access.service_account.partition("/")
+        return [creators.Target("ServiceAccount", namespace, name, None)]
     return []
 
 

@@ -6,7 +6,7 @@ DNS, load balancer or port needed), or for `via: port-forward` through a tunnel 
 (`conduct/forwards.py`), which is what a learner's browser uses; `logs` reads pod logs; `job`
 runs a Pod created through the conduct's recorded-create callback, so `lab down` can always find
 it; `command` runs a local program without a shell, with KUBECONFIG pointing at the check's
-cluster.
+cluster; `access` asks the API server's authorizer whether a subject may do something.
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ class ClusterApi(Protocol):
     ) -> str: ...
 
     def events(self, namespace: str, name: str | None = None) -> builtins.list[dict[str, Any]]: ...
+
+    def review_access(
+        self, user: str, groups: builtins.list[str], attributes: dict[str, str]
+    ) -> tuple[bool, str]: ...
 
 
 Readiness = Callable[[dict[str, Any]], tuple[bool, str]]
@@ -311,3 +315,16 @@ def probe_command(check: m.CommandCheck, ctx: ProbeContext, remaining: float) ->
     if spec.stdout is not None and not re.search(spec.stdout, out):
         return Outcome(False, f"{spec.run[0]} output does not match /{spec.stdout}/", details=[out[-400:]])
     return Outcome(True, f"{spec.run[0]} exited {code}")
+
+
+def probe_access(check: m.AccessCheck, ctx: ProbeContext) -> Outcome:
+    spec = check.access
+    user, groups = spec.subject
+    allowed, reason = ctx.cluster.review_access(user, groups, spec.attributes)
+    who = f"ServiceAccount {spec.service_account}" if spec.service_account else f"user {user}"
+    what = f"{spec.verb} {spec.resource}" + (f" {spec.name}" if spec.name else "")
+    where = f"in {spec.namespace}" if spec.namespace else "cluster-wide"
+    said = f"{who} {'may' if allowed else 'may not'} {what} {where}" + (f" ({reason})" if reason else "")
+    if allowed != spec.allowed:
+        return Outcome(False, f"{said}; expected it {'allowed' if spec.allowed else 'denied'}")
+    return Outcome(True, said)

@@ -86,6 +86,8 @@ def _attempt(check: m.AnyCheck, ctx: probes.ProbeContext, remaining: float) -> O
         return probes.probe_logs(check, ctx)
     if isinstance(check, m.JobCheck):
         return probes.probe_job(check, ctx, remaining)
+    if isinstance(check, m.AccessCheck):
+        return probes.probe_access(check, ctx)
     return probes.probe_command(check, ctx, remaining)
 
 

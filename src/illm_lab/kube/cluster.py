@@ -125,6 +125,23 @@ class Cluster:
         items = self.list("v1", "Event", namespace, field_selector=selector)
         return sorted(items, key=_event_time)
 
+    def review_access(
+        self, user: str, groups: builtins.list[str], attributes: Mapping[str, str]
+    ) -> tuple[bool, str]:
+        """(allowed, the authorizer's reason) for `user` doing what `attributes` (a
+        SubjectAccessReview's resourceAttributes) say: the question `kubectl auth can-i --as`
+        asks, answered by the API server. Needs the right to create SubjectAccessReviews."""
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                  "spec": {"user": user, "groups": groups, "resourceAttributes": dict(attributes)}}
+        resp = self.transport.request(
+            "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            body=json.dumps(review).encode(), content_type="application/json",
+            ref=f"SubjectAccessReview for {user}",
+        )
+        status = (resp.json() or {}).get("status") or {}
+        reason = str(status.get("reason") or status.get("evaluationError") or "")
+        return bool(status.get("allowed")), reason
+
     def pod_logs(
         self, namespace: str, pod: str, container: str | None = None, tail_lines: int | None = None
     ) -> str:

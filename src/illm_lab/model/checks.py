@@ -21,7 +21,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from illm_lab.model.base import DNS_LABEL, Duration, Strict
 
-CHECK_TYPES = ("ready", "assert", "absent", "http", "promql", "job", "logs", "command")
+CHECK_TYPES = ("ready", "assert", "absent", "http", "promql", "job", "logs", "command", "access")
 
 # Default deadline per check type, in seconds (Chainsaw uses 30 s for assertions).
 DEFAULT_TIMEOUTS: dict[str, float] = {
@@ -33,6 +33,7 @@ DEFAULT_TIMEOUTS: dict[str, float] = {
     "job": 300.0,
     "logs": 60.0,
     "command": 30.0,
+    "access": 30.0,
 }
 
 Role = Literal["hub", "target", "loadgen"]
@@ -179,6 +180,60 @@ class CommandSpec(Strict):
     _stdout = field_validator("stdout")(_regex)
 
 
+_VERB = r"^(\*|[a-z][a-zA-Z]*)$"
+_RESOURCE = r"^(\*|[a-z0-9][a-z0-9-]*)(\.[a-z0-9.-]+)?(/[a-z0-9-]+)?$"
+
+
+class AccessSpec(Strict):
+    """Whether a subject may do something, as the cluster's authorizer answers it (a
+    SubjectAccessReview, what `kubectl auth can-i --as` asks): RBAC proved by the API server
+    itself, not by reading Roles."""
+
+    service_account: str | None = Field(
+        None, description="namespace/name of the ServiceAccount asking (its groups are included)"
+    )
+    user: str | None = Field(None, description="a user name, instead of a ServiceAccount")
+    groups: list[str] = Field(default_factory=list, description="groups of the user")
+    verb: str = Field(pattern=_VERB, description="get, list, watch, create, update, patch, delete, …")
+    resource: str = Field(
+        pattern=_RESOURCE,
+        description="resource[.group][/subresource], as kubectl auth can-i takes it: pods, "
+        "deployments.apps, pods/log",
+    )
+    namespace: str | None = Field(None, description="omit for cluster scope (or all namespaces)")
+    name: str | None = Field(None, description="one object (for rules with resourceNames)")
+    allowed: bool = Field(True, description="the answer expected: false proves a denial")
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> AccessSpec:
+        if (self.service_account is None) == (self.user is None):
+            raise ValueError("give exactly one of serviceAccount or user")
+        if self.service_account is not None:
+            namespace, sep, name = self.service_account.partition("/")
+            if not (sep and re.match(DNS_LABEL, namespace) and re.match(DNS_LABEL, name)):
+                raise ValueError(f"serviceAccount: expected namespace/name, got {self.service_account!r:.80}")
+        return self
+
+    @property
+    def subject(self) -> tuple[str, list[str]]:
+        """(user, groups) as the API server authenticates the subject."""
+        if self.service_account is None:
+            assert self.user is not None
+            return self.user, list(self.groups)
+        namespace, _, name = self.service_account.partition("/")
+        return (f"system:serviceaccount:{namespace}:{name}",
+                ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"])
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """The review's resourceAttributes: `deployments.apps/scale` → group apps, subresource scale."""
+        resource, _, subresource = self.resource.partition("/")
+        resource, _, group = resource.partition(".")
+        found = {"verb": self.verb, "resource": resource, "group": group, "subresource": subresource,
+                 "namespace": self.namespace or "", "name": self.name or ""}
+        return {k: v for k, v in found.items() if v or k == "group"}
+
+
 class CheckBase(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = None
@@ -219,6 +274,10 @@ class CommandCheck(CheckBase):
     command: CommandSpec
 
 
+class AccessCheck(CheckBase):
+    access: AccessSpec
+
+
 def _check_type(value: Any) -> str | None:
     if isinstance(value, dict):
         present = [t for t in CHECK_TYPES if t in value]
@@ -238,7 +297,8 @@ Check = Annotated[
     | Annotated[PromqlCheck, Tag("promql")]
     | Annotated[JobCheck, Tag("job")]
     | Annotated[LogsCheck, Tag("logs")]
-    | Annotated[CommandCheck, Tag("command")],
+    | Annotated[CommandCheck, Tag("command")]
+    | Annotated[AccessCheck, Tag("access")],
     Discriminator(
         _check_type,
         custom_error_type="check_type",
@@ -248,7 +308,7 @@ Check = Annotated[
 
 AnyCheck = (
     ReadyCheck | AssertCheck | AbsentCheck | HttpCheck | PromqlCheck | JobCheck | LogsCheck
-    | CommandCheck
+    | CommandCheck | AccessCheck
 )
 
 
