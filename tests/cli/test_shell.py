@@ -117,7 +117,7 @@ def test_no_color_means_no_ansi(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> No
     from illm_lab import ui
 
     monkeypatch.setenv("NO_COLOR", "1")
-    console = ui._LazyConsole(stderr=False)
+    console = ui.console._LazyConsole(stderr=False)
     with console.capture() as captured:
         console.print("[bold]name[/bold]")
     assert captured.get() == "name\n"

@@ -172,7 +172,7 @@ def test_default_provider_per_machine(fakes: Fakes, tmp_path: Path, monkeypatch:
 
 
 def test_progress_label_counts_elapsed_time_at_each_refresh() -> None:
-    from illm_lab.ui import _Elapsed
+    from illm_lab.ui.runs import _Elapsed
 
     now = [100.0]
     label = _Elapsed({"hub": ("cluster", 90.0)}, lambda: now[0])

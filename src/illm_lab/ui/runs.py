@@ -1,0 +1,251 @@
+"""Views of the offline and deploy commands: lint findings, apply and diff progress and results,
+conduct progress and reports, `lab down` and `lab status`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from illm_lab.ui.console import _cell, err, escape, info, out, state, table, text
+
+
+def lint_report(results: list[dict[str, Any]]) -> None:
+    """Findings on stderr (errors always, warnings and notes unless --quiet), a verdict per
+    experiment on stdout. Notes caused by charts missing from the cache fold into one summary
+    line with the command that fixes them, unless -v."""
+    from illm_lab.authoring.lint import CHART_NOT_CACHED
+
+    uncached: dict[str, set[str]] = {}  # chart -> experiments using it
+    folded: set[str] = set()  # experiments with folded notes
+    for res in results:
+        for f in res["findings"]:
+            if f.get("topic") == CHART_NOT_CACHED and not state.verbose:
+                folded.add(res["experiment"])
+                if f.get("subject"):
+                    uncached.setdefault(f["subject"], set()).add(res["experiment"])
+                continue
+            line = f"{f['where']}: {f['severity']}: {f['message']}"
+            if f["severity"] == "error" or not state.quiet:
+                err.print(escape(line), highlight=False)
+        errors = sum(f["severity"] == "error" for f in res["findings"])
+        verdict = "ok" if res["ok"] else "FAILED"
+        out.print(f"{res['experiment']}: {verdict} ({res['objects']} objects, {errors} errors)",
+                  highlight=False)
+    if uncached and not state.quiet:
+        experiments = sorted(folded)
+        charts = ", ".join(sorted(uncached)[:4]) + (", …" if len(uncached) > 4 else "")
+        target = " ".join(experiments) if len(experiments) <= 3 else "(all)"
+        fix = "lab charts pull" + (f" {target}" if len(experiments) <= 3 else "")
+        err.print(escape(
+            f"note: {len(uncached)} chart{'s' if len(uncached) != 1 else ''} used by "
+            f"{len(experiments)} experiment{'s' if len(experiments) != 1 else ''} "
+            f"{'are' if len(uncached) != 1 else 'is'} not in the chart cache ({charts}), so their "
+            f"objects and the check targets inside them were not verified: `{fix}` fetches them, "
+            "`lab charts import ARCHIVE…` files charts packaged elsewhere (-v lists each finding)"
+        ), highlight=False)
+
+
+# -- the engine: apply / diff progress and results (`lab apply`, `lab diff`) -----------------
+def engine_event(event: Any) -> None:
+    """One progress line on stderr per engine event (called from worker threads too)."""
+    if state.quiet:
+        return
+    name = type(event).__name__
+    if name == "PhaseStarted":
+        line = f"{event.cluster}: {event.phase} ({event.objects} objects)"
+    elif name == "ObjectApplied":
+        line = f"  {event.ref} {event.action}"
+    elif name == "ObjectDeleted":
+        line = f"  {event.ref} {'deleted' if event.action == 'deleted' else 'already gone'}"
+    elif name == "WaitStarted":
+        line = f"  waiting for {event.ref} {event.what}"
+    elif name == "WaitDone":
+        line = f"  {event.ref} ready after {event.seconds:.1f}s"
+    elif name == "Note":
+        line = f"note: {event.message}"
+    else:
+        return
+    err.print(escape(line), highlight=False)
+
+
+def apply_summary(result: dict[str, Any]) -> None:
+    counts = ", ".join(f"{n} {action}" for action, n in sorted(result["counts"].items())) or "nothing"
+    out.print(
+        escape(f"{result['experiment']} (instance {result['instance']}): {counts} "
+               f"in {result['seconds']:.1f}s — run {result['run']}"),
+        highlight=False,
+    )
+
+
+def diff_report(items: list[dict[str, Any]]) -> None:
+    """Unified diffs on stdout, then one line per object that changes."""
+    for item in items:
+        if item["diff"]:
+            text(item["diff"])
+    for item in items:
+        if item["action"] != "unchanged":
+            where = f"{item['namespace']}/{item['name']}" if item.get("namespace") else item["name"]
+            out.print(escape(f"{item['action']}: {item['kind']} {where}"), highlight=False)
+    changed = sum(1 for i in items if i["action"] != "unchanged")
+    info(f"{changed} of {len(items)} objects would change")
+
+
+class EventLines:
+    """`--events -`: the event stream as JSON lines on stdout, beside the view it feeds."""
+
+    def __init__(self, view: Any) -> None:
+        import threading
+
+        self.view = view
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        with self._lock:
+            sys.stdout.write(json.dumps(event.as_dict(), default=str) + "\n")
+            sys.stdout.flush()
+        self.view(event)
+
+
+class ConductView:
+    """Live progress of conducts, fed by the event stream (from worker threads too).
+
+    On a terminal: a spinner naming the current step and its elapsed time, with a line per
+    finished step and check printed above it. Without one (CI): the same lines, plain. With
+    `-o json` the lines go to stderr only, so stdout stays valid JSON.
+    """
+
+    def __init__(self, *, json_mode: bool = False) -> None:
+        import threading
+
+        self.json_mode = json_mode
+        self._lock = threading.Lock()
+        self._status: Any = None
+        self._current: dict[str, tuple[str, float]] = {}
+        self._live = err.is_terminal and not state.quiet
+
+    def __call__(self, event: Any) -> None:
+        import time
+
+        data, exp = event.data, event.experiment
+        with self._lock:
+            if event.kind == "step.started" and data["step"] == "tutorial":
+                self._current.pop(exp, None)  # the tutorial session owns the terminal now
+                self._spin()
+            elif event.kind == "step.started":
+                self._current[exp] = (data["step"], time.monotonic())
+                self._spin()
+            elif event.kind == "step.finished":
+                mark = {"ok": "✓", "failed": "✗", "interrupted": "!"}.get(data["status"], "·")
+                extra = f" — {data['message']}" if data.get("message") else ""
+                self._line(f"{mark} {exp}: {data['step']} {data['status']} ({data['seconds']:.1f}s){extra}")
+            elif event.kind == "check.finished":
+                mark = "✓" if data["passed"] else "✗"
+                where = f"{data['checkpoint']}: " if data.get("checkpoint") else ""
+                self._line(f"    {mark} {where}{data['name']}: {data['message']}")
+                for line in data.get("diagnostics", [])[:12] if not data["passed"] else []:
+                    self._line(f"        {line}")
+            elif event.kind == "message" and (state.verbose or data.get("notice")):
+                self._line(f"    {data.get('message') or data.get('engine')}")
+            elif event.kind == "run.finished":
+                self._current.pop(exp, None)
+                self._spin()
+
+    def _line(self, text_: str) -> None:
+        if not state.quiet:
+            err.print(escape(text_), highlight=False)
+
+    def _spin(self) -> None:
+        if not self._live:
+            return
+        import time
+
+        if not self._current:
+            if self._status is not None:
+                self._status.stop()
+                self._status = None
+            return
+        if self._status is None:
+            self._status = err.status(_Elapsed(self._current, time.monotonic))
+            self._status.start()
+
+    def close(self) -> None:
+        with self._lock:
+            self._current.clear()
+            self._spin()
+
+
+class _Elapsed:
+    """The spinner's text, computed at every refresh so the elapsed seconds keep counting while
+    a long step (a cluster create) runs without events."""
+
+    def __init__(self, current: dict[str, tuple[str, float]], clock: Any) -> None:
+        self.current = current
+        self.clock = clock
+
+    def __rich__(self) -> str:
+        now = self.clock()
+        return escape("; ".join(f"{exp}: {step} ({now - t0:.0f}s)"
+                                for exp, (step, t0) in list(self.current.items())))
+
+
+def conduct_summary(reports: list[dict[str, Any]]) -> None:
+    """A table of checks per experiment, comparison metrics side by side, and the verdicts."""
+    for rep in reports:
+        if rep.get("plan") and rep["verdict"] == "planned":
+            out.print(f"plan for {rep['experiment']} (instance {rep['instance']}):", highlight=False)
+            text(_yaml(rep["plan"]))
+            continue
+        if rep["checks"]:
+            rows = [["PASS" if c["passed"] else "FAIL", c.get("checkpoint") or "", c["name"], c["type"],
+                     f"{c['durationSeconds']:.1f}s", c["message"]] for c in rep["checks"]]
+            cols = ["", "CHECKPOINT", "CHECK", "TYPE", "TIME", "RESULT"]
+            if not any(c.get("checkpoint") for c in rep["checks"]):
+                cols, rows = cols[:1] + cols[2:], [r[:1] + r[2:] for r in rows]
+            table(f"{rep['experiment']} — checks", cols, rows)
+        for metric in rep.get("metrics") or []:
+            unit = f" ({metric['unit']})" if metric.get("unit") else ""
+            rows = [[", ".join(f"{k}={v}" for k, v in sorted(s["labels"].items())) or "-", f"{s['value']:g}"]
+                    for s in metric["values"]]
+            if metric.get("error"):
+                rows = [["error", metric["error"]]]
+            table(f"{metric['name']}{unit}", ["SERIES", "VALUE"], rows)
+    for rep in reports:
+        tail = f" — {rep['error']}" if rep.get("error") else ""
+        kept = " (kept: lab down " + rep["experiment"] + " removes it)" if rep.get("kept") else ""
+        out.print(escape(f"{rep['experiment']}: {rep['verdict'].upper()} in {rep['durationSeconds']:.1f}s"
+                         f"{kept}{tail}"), highlight=False)
+
+
+def _yaml(data: Any) -> str:
+    from illm_lab.base.yamlio import dump
+
+    return dump(data)
+
+
+def down_summary(result: dict[str, Any]) -> None:
+    if result.get("message"):
+        info(result["message"])
+        return
+    deleted = sum(1 for r in result["removed"] if r["action"] == "deleted")
+    gone = len(result["removed"]) - deleted
+    out.print(escape(f"instance {result['instance']}: {deleted} deleted, {gone} already gone "
+                     f"(run {result['run']})"), highlight=False)
+    for cluster in result.get("clusters") or []:
+        out.print(escape(f"cluster {cluster['name']} ({cluster['provider']}): {cluster['action']}"),
+                  highlight=False)
+
+
+def status_table(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        info("no runs recorded")
+        return
+    table(None, ["RUN", "EXPERIMENT", "COMMAND", "STATE", "CHECKS", "DEPLOYED", "CLUSTERS"], [
+        [r["run"], r["experiment"] or "?", _cell(r["command"]), r["state"],
+         f"{r['checks']['passed']}/{r['checks']['total']}" if r["state"] != "unreadable" else "-",
+         "?" if r["deployed"] is None else str(r["deployed"]),
+         ", ".join(f"{k}={_cell(v)}" for k, v in sorted(r["clusters"].items())) or "-"]
+        for r in rows
+    ])
+
+
