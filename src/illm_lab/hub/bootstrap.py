@@ -99,7 +99,7 @@ def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
                     deployed = deploy_run(
                         run, ledger, rendering, inventory, targets={platform.ROLE: target},
                         clusters={platform.ROLE: cluster}, prune=not request.components,
-                        force_conflicts=request.force_conflicts, on_event=_forward(steps),
+                        force_conflicts=request.force_conflicts, on_event=notes_to(steps),
                     )
                     result["counts"] = deployed.counts()
                     result["components"] = _per_component(rendering, deployed.objects)
@@ -120,10 +120,13 @@ def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
     return result
 
 
-def _forward(steps: Steps) -> Any:
+def notes_to(steps: Steps) -> Any:
+    """An engine callback that keeps the engine's notes as notes of the current step."""
+    from illm_lab.engine.events import Note
+
     def forward(event: Any) -> None:
-        if type(event).__name__ == "Note":
-            steps.note(str(event.message))
+        if isinstance(event, Note):
+            steps.note(event.message)
 
     return forward
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from illm_lab.base.steps import Emit, Steps
 from illm_lab.hub import platform
-from illm_lab.hub.bootstrap import HubRequest
+from illm_lab.hub.bootstrap import HubRequest, notes_to
 
 
 def plan(request: HubRequest) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
             with steps("destroy") as step:
                 removed = remove_everything(
                     run, ledger, Inventory(experiment.metadata.name, platform.INSTANCE),
-                    targets=chosen, on_event=_notes(steps),
+                    targets=chosen, on_event=notes_to(steps),
                 )
                 result.update(removed.as_dict())
                 if not any(c["name"] == platform.CLUSTER for c in removed.clusters):
@@ -82,9 +82,4 @@ def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
     return result
 
 
-def _notes(steps: Steps) -> Any:
-    def forward(event: Any) -> None:
-        if type(event).__name__ == "Note":
-            steps.note(str(event.message))
 
-    return forward

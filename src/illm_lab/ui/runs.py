@@ -49,23 +49,25 @@ def lint_report(results: list[dict[str, Any]]) -> None:
 # -- the engine: apply / diff progress and results (`lab apply`, `lab diff`) -----------------
 def engine_event(event: Any) -> None:
     """One progress line on stderr per engine event (called from worker threads too)."""
+    from illm_lab.engine import events as ev
+
     if state.quiet:
         return
-    name = type(event).__name__
-    if name == "PhaseStarted":
-        line = f"{event.cluster}: {event.phase} ({event.objects} objects)"
-    elif name == "ObjectApplied":
-        line = f"  {event.ref} {event.action}"
-    elif name == "ObjectDeleted":
-        line = f"  {event.ref} {'deleted' if event.action == 'deleted' else 'already gone'}"
-    elif name == "WaitStarted":
-        line = f"  waiting for {event.ref} {event.what}"
-    elif name == "WaitDone":
-        line = f"  {event.ref} ready after {event.seconds:.1f}s"
-    elif name == "Note":
-        line = f"note: {event.message}"
-    else:
-        return
+    match event:
+        case ev.PhaseStarted(cluster=cluster, phase=phase, objects=objects):
+            line = f"{cluster}: {phase} ({objects} objects)"
+        case ev.ObjectApplied(ref=ref, action=action):
+            line = f"  {ref} {action}"
+        case ev.ObjectDeleted(ref=ref, action=action):
+            line = f"  {ref} {'deleted' if action == 'deleted' else 'already gone'}"
+        case ev.WaitStarted(ref=ref, what=what):
+            line = f"  waiting for {ref} {what}"
+        case ev.WaitDone(ref=ref, seconds=seconds):
+            line = f"  {ref} ready after {seconds:.1f}s"
+        case ev.Note(message=message):
+            line = f"note: {message}"
+        case _:
+            return
     err.print(escape(line), highlight=False)
 
 
