@@ -86,6 +86,31 @@ def test_failures_and_interrupts_are_recorded(tmp_path: Path) -> None:
     assert ledger.runs(instance="demo")[1].data["error"] == "boom"
 
 
+def test_an_interrupt_while_the_end_is_written_still_ends_the_run(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C landing inside the write of a finished run's end (the work done, the process
+    about to exit) must not leave the run `running`: it is written again as interrupted."""
+    from illm_lab.ledger import run as run_module
+
+    ledger = Ledger(tmp_path)
+    original = run_module.write_atomic
+    calls = []
+
+    def cut_short(path: Path, text: str) -> None:
+        calls.append(json.loads(text)["state"])
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        original(path, text)
+
+    with pytest.raises(KeyboardInterrupt), ledger.start(experiment(), {}, instance="demo", command="apply"):
+        monkeypatch.setattr(run_module, "write_atomic", cut_short)  # the interrupt comes from __exit__
+    assert calls == ["succeeded", "interrupted"]
+    [run] = ledger.runs(instance="demo")
+    assert run.state == "interrupted"
+    with ledger.start(experiment(), {}, instance="demo", command="apply"):  # the lock was released
+        pass
+
+
 def test_outstanding_replays_runs_and_counts_intents(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path)
     other = ObjectRef("v1", "Secret", "s", "demo")

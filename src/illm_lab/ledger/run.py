@@ -75,11 +75,18 @@ class Run:
         try:
             if self.data["state"] == RUNNING:
                 if exc is None:
-                    self.finish(SUCCEEDED)
+                    state, error = SUCCEEDED, None
                 elif isinstance(exc, KeyboardInterrupt):
-                    self.finish(INTERRUPTED, error="interrupted")
+                    state, error = INTERRUPTED, "interrupted"
                 else:
-                    self.finish(FAILED, error=str(exc)[:500])
+                    state, error = FAILED, str(exc)[:500]
+                try:
+                    self.finish(state, error=error)
+                except KeyboardInterrupt:
+                    # Ctrl-C (or SIGTERM) landed while the end was being written: write it
+                    # again as what the process now is, interrupted, so no run stays `running`.
+                    self.finish(INTERRUPTED, error="interrupted")
+                    raise
         finally:
             self.close()
 
@@ -173,7 +180,7 @@ class Run:
 
 
 class RoleRecorder:
-    """The engine's view of a run for one cluster role (`engine.apply.Recorder` and
+    """The engine's view of a run for one cluster role (`engine.apply.ApplyJournal` and
     `engine.prune.DeleteRecorder`)."""
 
     def __init__(self, run: Run, role: str) -> None:
