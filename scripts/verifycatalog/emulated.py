@@ -25,7 +25,7 @@ from illm_lab.config.selection import Target
 from illm_lab.deploy.deployment import deploy_run, open_cluster, roles_of
 from illm_lab.deploy.teardown import remove_outstanding
 from illm_lab.engine.apply import Applier, plan
-from illm_lab.engine.events import Event, ObjectApplied
+from illm_lab.engine.events import EngineEvent, ObjectApplied
 from illm_lab.engine.inventory import LABEL_INSTANCE, Inventory
 from illm_lab.kube import Cluster
 from illm_lab.ledger import Ledger
@@ -117,7 +117,7 @@ class Accepted:
     def __init__(self) -> None:
         self.refs: set[str] = set()
 
-    def see(self, event: Event) -> None:
+    def see(self, event: EngineEvent) -> None:
         if isinstance(event, ObjectApplied) and event.action in APPLIED:
             self.refs.add(event.ref.key)
 

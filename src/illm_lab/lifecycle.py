@@ -97,7 +97,7 @@ def _prepare(request: ConductRequest) -> tuple[list[catalog.Entry], list[tuple[A
     return entries, prepared
 
 
-def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductReport]:
+def conduct_many(request: ConductRequest, view: events.Emit) -> list[ConductReport]:
     from illm_lab.conduct.pipeline import conduct
 
     entries, prepared = _prepare(request)
@@ -112,7 +112,7 @@ def conduct_many(request: ConductRequest, view: events.Sink) -> list[ConductRepo
         interactive=request.interactive,
         check_timeout=request.check_timeout,
     )
-    sinks: list[events.Sink] = [view]
+    sinks: list[events.Emit] = [view]
     writer = events.JsonLines(request.events_file) if request.events_file else None
     if writer is not None:
         sinks.append(writer)

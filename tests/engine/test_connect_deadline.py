@@ -16,7 +16,7 @@ from illm_lab import kube
 from illm_lab.base.errors import ClusterError
 from illm_lab.kube import config as kconfig
 from illm_lab.kube import errors as kerrors
-from illm_lab.kube.config import Target
+from illm_lab.kube.config import Endpoint
 from illm_lab.kube.transport import Transport
 
 
@@ -98,5 +98,5 @@ def test_exec_plugin_that_answers_gives_its_token(tmp_path: Path) -> None:
         "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin),
     }})
     configuration, target = kconfig.load(path, None)
-    assert isinstance(target, Target)
+    assert isinstance(target, Endpoint)
     assert "tok-123" in str(configuration.api_key)

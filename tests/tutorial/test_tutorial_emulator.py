@@ -51,7 +51,7 @@ def session(emulator: LabEmulator, learner: ScriptedLearner, *, keep: bool = Fal
         names=["lab-tutorial"], kubeconfig=emulator.kubeconfig, keep=keep, interactive=True,
         learner=learner, resume=resume, reuse=resume, experiments_dir=FIXTURES, events_file=events_file,
     ))
-    recorder = events.Recorder()
+    recorder = events.EventCollector()
     [report] = lifecycle.conduct_many(request, recorder)
     return report
 
@@ -217,7 +217,7 @@ def test_a_tutorial_without_checkpoints_opens_its_services_until_quit(tut: LabEm
     request = lifecycle.tutorial_request(lifecycle.ConductRequest(
         names=["lab-tutorial"], kubeconfig=tut.kubeconfig, interactive=True, learner=learner, experiments_dir=root,
     ))
-    [report] = lifecycle.conduct_many(request, events.Recorder())
+    [report] = lifecycle.conduct_many(request, events.EventCollector())
     assert report.verdict == "passed", report.error
     assert learner.shown == [""] and learner.intro is not None and learner.intro.total == 0
     assert learner.intro.endpoints[0].url and any(n.startswith("lab-forward") for n in learner.threads_at_ask)
@@ -235,7 +235,7 @@ def test_parallel_runs_at_a_terminal_still_run_the_checkpoints(tut: LabEmulator,
         names=["lab-tutorial", "demo"], kubeconfig=tut.kubeconfig, interactive=True,
         learner=ScriptedLearner([]), parallel=2, experiments_dir=root,
     )
-    reports = {r.experiment: r for r in lifecycle.conduct_many(request, events.Recorder())}
+    reports = {r.experiment: r for r in lifecycle.conduct_many(request, events.EventCollector())}
     checkpoints = [c.checkpoint for c in reports["lab-tutorial"].checks if c.checkpoint]
     assert checkpoints == ["open-the-app", "leave-a-note", "sign-the-review"]
     assert reports["lab-tutorial"].passed

@@ -79,7 +79,7 @@ def test_session_through_a_real_port_forward(real_cluster: RealCluster) -> None:
         names=["lab-tutorial"], kubeconfig=real_cluster.kubeconfig, context=real_cluster.context,
         sets=image_sets(real_cluster), interactive=True, learner=learner, experiments_dir=FIXTURES,
     ))
-    [report] = lifecycle.conduct_many(request, events.Recorder())
+    [report] = lifecycle.conduct_many(request, events.EventCollector())
     assert report.verdict == "passed", report.error
     assert seen["status"] == 200
     assert learner.intro is not None and learner.intro.endpoints[0].credentials == {"password": "tutorial-s3cret-value"}

@@ -36,7 +36,7 @@ _OWNERS = {
 
 
 @dataclass(frozen=True)
-class Target:
+class CheckTarget:
     """What a check expects to find: kind, namespace, and a name or a label selector."""
 
     kind: str
@@ -50,7 +50,7 @@ class Target:
         return f"{self.kind} {ns}{what}"
 
 
-def present(objs: Iterable[dict[str, Any]], target: Target) -> bool:
+def present(objs: Iterable[dict[str, Any]], target: CheckTarget) -> bool:
     """True when an object of `objs` is the target itself."""
     for obj in objs:
         meta = obj.get("metadata") or {}
@@ -66,7 +66,7 @@ def present(objs: Iterable[dict[str, Any]], target: Target) -> bool:
     return False
 
 
-def created_by(objs: list[dict[str, Any]], target: Target) -> str | None:
+def created_by(objs: list[dict[str, Any]], target: CheckTarget) -> str | None:
     """Which rendered object a built-in controller makes the target from, or None."""
     for obj in objs:
         kind = obj.get("kind")
@@ -137,7 +137,7 @@ def _pod_template(obj: dict[str, Any]) -> dict[str, Any]:
     return template if isinstance(template, dict) else {}
 
 
-def _same_workload(obj: dict[str, Any], target: Target, name: str) -> bool:
+def _same_workload(obj: dict[str, Any], target: CheckTarget, name: str) -> bool:
     if target.name is not None:
         return target.name.startswith(f"{name}-")
     labels = (_pod_template(obj).get("metadata") or {}).get("labels")

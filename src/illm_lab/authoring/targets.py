@@ -66,7 +66,7 @@ def check_targets(entry: catalog.Entry, rendering: render.Rendering, unrendered:
 
 
 def _runtime_creator(
-    objs: list[dict[str, Any]], target: creators.Target, chart: str | None, has_command: bool,
+    objs: list[dict[str, Any]], target: creators.CheckTarget, chart: str | None, has_command: bool,
 ) -> str | None:
     """Why a missing target may still exist at run time, or None when nothing could create it."""
     owner = creators.created_by(objs, target)
@@ -92,28 +92,28 @@ _CLUSTER_MADE = {
 }
 
 
-def _targets(check: AnyCheck) -> list[creators.Target]:
+def _targets(check: AnyCheck) -> list[creators.CheckTarget]:
     from illm_lab.model import checks as c
 
     if isinstance(check, c.ReadyCheck):
         r = check.ready
-        return [creators.Target(r.kind, r.namespace, r.name, r.selector)]
+        return [creators.CheckTarget(r.kind, r.namespace, r.name, r.selector)]
     if isinstance(check, c.AssertCheck):
         meta = check.assert_.resource.get("metadata") or {}
-        return [creators.Target(check.assert_.resource["kind"], meta.get("namespace"),
+        return [creators.CheckTarget(check.assert_.resource["kind"], meta.get("namespace"),
                                 meta.get("name"), meta.get("labels"))]
     if isinstance(check, c.HttpCheck) and check.http.service:
         ns, name, _port = parse_service_ref(check.http.service)
-        return [creators.Target("Service", ns, name, None)]
+        return [creators.CheckTarget("Service", ns, name, None)]
     if isinstance(check, c.PromqlCheck):
         ns, name, _port = parse_service_ref(check.promql.service)
-        return [creators.Target("Service", ns, name, None)]
+        return [creators.CheckTarget("Service", ns, name, None)]
     if isinstance(check, c.LogsCheck):
         logs = check.logs
-        return [creators.Target("Pod", logs.namespace, logs.pod, logs.selector)]
+        return [creators.CheckTarget("Pod", logs.namespace, logs.pod, logs.selector)]
     if isinstance(check, c.AccessCheck) and check.access.service_account:
         namespace, _, name = check.access.service_account.partition("/")
-        return [creators.Target("ServiceAccount", namespace, name, None)]
+        return [creators.CheckTarget("ServiceAccount", namespace, name, None)]
     return []
 
 

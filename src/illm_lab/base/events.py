@@ -45,13 +45,14 @@ class Event:
         return {"event": self.kind, "experiment": self.experiment, "time": round(self.at, 3), **self.data}
 
 
-Sink = Callable[[Event], None]
+Emit = Callable[[Event], None]
+"""Where a run sends its events: a view, a file, a collector (may be called from worker threads)."""
 
 
 class Fanout:
     """Delivers each event to every sink, in order, from any thread."""
 
-    def __init__(self, *sinks: Sink) -> None:
+    def __init__(self, *sinks: Emit) -> None:
         self.sinks = list(sinks)
         self._lock = threading.Lock()
 
@@ -82,7 +83,7 @@ class JsonLines:
         self._fh.close()
 
 
-class Recorder:
+class EventCollector:
     """Keeps every event (for reporters and tests)."""
 
     def __init__(self) -> None:

@@ -16,8 +16,6 @@ from typing import Any
 
 from illm_lab.base import events as ev
 
-Emit = Callable[[ev.Event], None]
-
 
 @dataclass
 class StepRecord:
@@ -32,7 +30,7 @@ class StepRecord:
 
 
 class Steps:
-    def __init__(self, emit: Emit, experiment: str, records: list[StepRecord] | None = None,
+    def __init__(self, emit: ev.Emit, experiment: str, records: list[StepRecord] | None = None,
                  stop: Callable[[], bool] | None = None) -> None:
         self.emit = emit
         self.experiment = experiment

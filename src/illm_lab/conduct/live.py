@@ -37,7 +37,7 @@ class LiveRun:
     targets: dict[str, Target]
     checks: CheckSession
     forwards: Forwards
-    emit: Callable[[ev.Event], None]
+    emit: ev.Emit
     stop: threading.Event
     keep: bool
     check_timeout: float | None = None

@@ -9,7 +9,7 @@ terminal; without one, tutorial checkpoints run with the checks, each after its 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from illm_lab.base import events as ev
@@ -29,7 +29,6 @@ from illm_lab.reports import store as kept_reports
 if TYPE_CHECKING:
     from illm_lab.ledger import Ledger
 
-Emit = Callable[[ev.Event], None]
 
 
 def conduct(
@@ -37,7 +36,7 @@ def conduct(
     params: dict[str, Any],
     targets: Mapping[str, Target],
     options: ConductOptions,
-    emit: Emit,
+    emit: ev.Emit,
     *,
     ledger: Ledger | None = None,
     interrupts: Interrupts | None = None,
@@ -90,7 +89,7 @@ def conduct(
     return report
 
 
-def _keep(report: ConductReport, emit: Emit) -> None:
+def _keep(report: ConductReport, emit: ev.Emit) -> None:
     """Keep the finished report for `lab report` (`<state dir>/reports/<run id>.json`, 0600)."""
     try:
         kept_reports.save(report.as_dict())

@@ -11,7 +11,7 @@ the run did not pass; it is shielded from a first Ctrl-C.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from illm_lab.base import events as ev
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from illm_lab.kube import Cluster
     from illm_lab.ledger import Ledger, Run
 
-Emit = Callable[[ev.Event], None]
 
 
 class ConductRun:
@@ -57,7 +56,7 @@ class ConductRun:
         self.entry, self.rendering, self.params = entry, rendering, params
         self.targets: dict[str, Target] = dict(targets)
         self.options, self.report, self.steps, self.guard = options, report, steps, guard
-        self.emit: Emit = steps.emit
+        self.emit: ev.Emit = steps.emit
         self.ledger, self.session = ledger, session
         self.inventory: Inventory = Inventory(entry.name, report.instance)
         self.checks = all_checks(entry.experiment, with_checkpoints=not options.interactive)
@@ -240,7 +239,7 @@ class ConductRun:
     def _message(self, message: str) -> None:
         self.emit(ev.Event(ev.MESSAGE, self.entry.name, {"message": message}))
 
-    def forward(self, event: engine_events.Event) -> None:
+    def forward(self, event: engine_events.EngineEvent) -> None:
         """Engine events become stream events (object.applied, object.deleted, message)."""
         name = self.entry.name
         ref = getattr(event, "ref", None)
@@ -271,7 +270,7 @@ def run_roles(rendering: Rendering, options: ConductOptions) -> list[str]:
     )
 
 
-def _provide(run: Run, role: str, target: Target, experiment: str, emit: Emit) -> Target:
+def _provide(run: Run, role: str, target: Target, experiment: str, emit: ev.Emit) -> Target:
     """The role's cluster: created (or reused) through its provider when the target asks for
     one, recorded in the ledger before the create starts (`clusters.provision`)."""
     if not target.creates:

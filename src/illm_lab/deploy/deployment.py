@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from illm_lab.base.identity import ObjectRef
 from illm_lab.catalog import Entry
 from illm_lab.config.selection import Target
-from illm_lab.engine.events import Event, Note
+from illm_lab.engine.events import Note, OnEngineEvent
 from illm_lab.engine.inventory import NAMESPACES_COMPONENT, Inventory, instance_id
 from illm_lab.ledger import Ledger, Outstanding, Run
 from illm_lab.rendering.render import RenderedComponent, Rendering, render
@@ -26,7 +26,6 @@ from illm_lab.rendering.render import RenderedComponent, Rendering, render
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster
 
-Emit = Callable[[Event], None]
 
 
 @dataclass
@@ -99,7 +98,7 @@ def apply_experiment(
     instance: str | None = None,
     force_conflicts: bool = False,
     prune: bool = True,
-    on_event: Emit | None = None,
+    on_event: OnEngineEvent | None = None,
     ledger: Ledger | None = None,
 ) -> DeployResult:
     ledger = ledger or Ledger()
@@ -121,7 +120,7 @@ def deploy_run(
     targets: Mapping[str, Target],
     force_conflicts: bool = False,
     prune: bool = True,
-    on_event: Emit | None = None,
+    on_event: OnEngineEvent | None = None,
     clusters: dict[str, Cluster] | None = None,
 ) -> DeployResult:
     """Apply a rendering inside an open ledger run: per cluster role connect (or use the open
@@ -158,7 +157,7 @@ def deploy_run(
 
 def _deploy_role(
     cluster: Cluster, run: Run, ledger: Ledger, rendering: Rendering, inventory: Inventory,
-    role: str, result: DeployResult, force_conflicts: bool, emit: Emit,
+    role: str, result: DeployResult, force_conflicts: bool, emit: OnEngineEvent,
 ) -> list[ObjectRef]:
     """One role's Namespaces, then its components wave by wave with each chart's hooks around
     its objects; returns every object this deploy keeps (for prune)."""
@@ -185,7 +184,7 @@ def _deploy_role(
 
 
 def _owned_namespaces(
-    cluster: Cluster, inventory: Inventory, namespaces: list[dict[str, Any]], emit: Emit
+    cluster: Cluster, inventory: Inventory, namespaces: list[dict[str, Any]], emit: OnEngineEvent
 ) -> list[dict[str, Any]]:
     """The Namespaces this instance may own: a Namespace that exists already without the
     instance's label belongs to someone else — lab deploys into it but never labels, records or
@@ -220,7 +219,7 @@ def open_cluster(run: Run, role: str, target: Target) -> Cluster:
 
 
 def _render_charts(
-    cluster: Cluster, rendering: Rendering, role: str, result: DeployResult, emit: Emit
+    cluster: Cluster, rendering: Rendering, role: str, result: DeployResult, emit: OnEngineEvent
 ) -> None:
     """Render this role's chart components with `helm template` against the live cluster."""
     charts = [c for c in rendering.components if c.cluster == role and c.source == "helm"]
@@ -243,7 +242,7 @@ def _apply_wave(
     wave: list[RenderedComponent],
     rendering: Rendering,
     result: DeployResult,
-    emit: Emit,
+    emit: OnEngineEvent,
 ) -> list[ObjectRef]:
     from illm_lab.engine.apply import plan
     from illm_lab.engine.wait import wait_all
@@ -266,7 +265,7 @@ def _run_hooks(
     run: Run,
     role: str,
     result: DeployResult,
-    emit: Emit,
+    emit: OnEngineEvent,
 ) -> list[ObjectRef]:
     """Apply each hook phase, wait for its Jobs, and delete the hooks whose policy says so
     (`hook-succeeded`); the rest stay in the inventory until teardown."""
@@ -295,7 +294,7 @@ def _wait(
     desired: list[Any],
     wave: list[RenderedComponent],
     rendering: Rendering,
-    emit: Emit,
+    emit: OnEngineEvent,
     wait_all: Callable[..., None],
 ) -> None:
     """Wait for the workloads of the wave's components that ask for it (`wait: true`)."""
@@ -338,7 +337,7 @@ def _prune(
     kept: list[ObjectRef],
     before: Outstanding | None,
     recorder: Any,
-    emit: Emit,
+    emit: OnEngineEvent,
     pruning: Any,
 ) -> list[dict[str, Any]]:
     previous = before.refs if before else []

@@ -10,21 +10,20 @@ found too (adrs/0004). Then the clusters lab created for the instance are delete
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from illm_lab.catalog import Entry
 from illm_lab.config.selection import Target
 from illm_lab.deploy.deployment import open_cluster
-from illm_lab.engine.events import Event, Note
+from illm_lab.engine.events import Note, OnEngineEvent
 from illm_lab.engine.inventory import Inventory, instance_id
 from illm_lab.ledger import Ledger, Outstanding, Run
 
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster
 
-Emit = Callable[[Event], None]
 
 
 @dataclass
@@ -46,7 +45,7 @@ def delete_instance(
     instance: str | None = None,
     targets: Mapping[str, Target] | None = None,
     deadline: float | None = None,
-    on_event: Emit | None = None,
+    on_event: OnEngineEvent | None = None,
     ledger: Ledger | None = None,
 ) -> RemovalResult:
     """Delete everything the runs of an instance left (a run of its own in the ledger): the
@@ -68,7 +67,7 @@ def remove_everything(
     targets: Mapping[str, Target] | None = None,
     clusters: Mapping[str, Cluster] | None = None,
     deadline: float | None = None,
-    on_event: Emit | None = None,
+    on_event: OnEngineEvent | None = None,
 ) -> RemovalResult:
     """`remove_outstanding`, then delete the clusters the instance's runs created. The objects on
     such a cluster go with it, so a cluster that no longer answers (or was half-created) does
@@ -92,7 +91,7 @@ def remove_outstanding(
     targets: Mapping[str, Target] | None = None,
     clusters: Mapping[str, Cluster] | None = None,
     deadline: float | None = None,
-    on_event: Emit | None = None,
+    on_event: OnEngineEvent | None = None,
     tolerate: Collection[str] = (),
 ) -> RemovalResult:
     """Inside an open run: per cluster role, delete the objects the ledger names (intents
@@ -126,7 +125,7 @@ def _remove_role(
     targets: Mapping[str, Target] | None,
     clusters: Mapping[str, Cluster] | None,
     deadline: float | None,
-    emit: Emit,
+    emit: OnEngineEvent,
 ) -> None:
     from illm_lab.engine import prune as pruning
 

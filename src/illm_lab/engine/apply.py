@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ from illm_lab.base import kinds
 from illm_lab.base.errors import ClusterError, LabError
 from illm_lab.base.identity import ObjectRef
 from illm_lab.engine import drift, readiness
-from illm_lab.engine.events import Event, ObjectApplied, PhaseStarted
+from illm_lab.engine.events import ObjectApplied, OnEngineEvent, PhaseStarted
 from illm_lab.engine.inventory import Inventory, applied_hash, stamp
 from illm_lab.engine.order import Phase, phase_of, phased
 from illm_lab.engine.wait import wait_for
@@ -58,7 +58,7 @@ class Desired:
 
 
 @dataclass
-class Outcome:
+class ObjectOutcome:
     ref: ObjectRef
     component: str
     action: str  # created | configured | unchanged | failed | skipped
@@ -78,17 +78,17 @@ class Outcome:
         return out
 
 
-class Recorder(Protocol):
+class ApplyJournal(Protocol):
     """Where intent and results go (the ledger's run implements it)."""
 
     def intend(self, desired: list[Desired]) -> None: ...
 
-    def applied(self, outcomes: list[Outcome]) -> None: ...
+    def applied(self, outcomes: list[ObjectOutcome]) -> None: ...
 
 
 @dataclass
 class ApplyReport:
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[ObjectOutcome] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -125,8 +125,8 @@ class Applier:
         force_conflicts: bool = False,
         workers: int = DEFAULT_WORKERS,
         previous: Mapping[str, str] | None = None,
-        recorder: Recorder | None = None,
-        on_event: Callable[[Event], None] | None = None,
+        recorder: ApplyJournal | None = None,
+        on_event: OnEngineEvent | None = None,
         role: str = "target",
         crd_timeout: float = CRD_TIMEOUT,
     ) -> None:
@@ -223,10 +223,10 @@ class Applier:
         except kerrors.UnknownKind as exc:
             raise kerrors.UnknownKind(f"{d.ref} ({d.component}): {exc.message}") from None
 
-    def _apply_phase(self, call: _Call, items: list[Desired]) -> list[Outcome]:
+    def _apply_phase(self, call: _Call, items: list[Desired]) -> list[ObjectOutcome]:
         resources = {id(d): self._resource(d) for d in items}
         live = self._live(call, items, resources)
-        outcomes: list[Outcome] = []
+        outcomes: list[ObjectOutcome] = []
         todo: list[Desired] = []
         reclaim: set[int] = set()  # drifted objects whose applied config lab owned unchanged
         for d in items:
@@ -244,9 +244,9 @@ class Applier:
         stop = call.stop
         lock = threading.Lock()
 
-        def one(d: Desired) -> Outcome:
+        def one(d: Desired) -> ObjectOutcome:
             if stop.is_set():
-                return Outcome(d.ref, d.component, "skipped", d.hash)
+                return ObjectOutcome(d.ref, d.component, "skipped", d.hash)
             try:
                 force = self.force or id(d) in reclaim
                 obj, created = self.cluster.apply_to(resources[id(d)], d.obj, force=force)
@@ -255,12 +255,12 @@ class Applier:
                     if not stop.is_set():
                         stop.set()
                         call.first_error = exc
-                return Outcome(d.ref, d.component, "failed", d.hash, error=str(exc))
+                return ObjectOutcome(d.ref, d.component, "failed", d.hash, error=str(exc))
             action = "created" if created else "configured"
             self.emit(ObjectApplied(d.ref, action))
             return _outcome(d, action, obj)
 
-        futures: list[Future[Outcome]] = [call.pool.submit(one, d) for d in todo]
+        futures: list[Future[ObjectOutcome]] = [call.pool.submit(one, d) for d in todo]
         applied = [f.result() for f in futures]
         outcomes.extend(applied)
         if self.recorder is not None and outcomes:
@@ -333,9 +333,9 @@ class _Call:
     live_cache: dict[Resource, Future[list[dict[str, Any]]]] = field(default_factory=dict)
 
 
-def _outcome(d: Desired, action: str, live: dict[str, Any]) -> Outcome:
+def _outcome(d: Desired, action: str, live: dict[str, Any]) -> ObjectOutcome:
     meta = live.get("metadata") or {}
-    return Outcome(
+    return ObjectOutcome(
         ref=d.ref, component=d.component, action=action, hash=d.hash,
         live_hash=drift.projection_hash(live, d.obj), uid=meta.get("uid"),
         resource_version=meta.get("resourceVersion"),

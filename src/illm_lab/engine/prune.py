@@ -22,14 +22,14 @@ fine; one that outlives the deadline is reported with what holds it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
 from illm_lab.base.errors import ClusterError, LabError
 from illm_lab.base.identity import ObjectRef
-from illm_lab.engine.events import Event, ObjectDeleted, PhaseStarted
+from illm_lab.engine.events import ObjectDeleted, OnEngineEvent, PhaseStarted
 from illm_lab.engine.inventory import Inventory
 from illm_lab.engine.order import Phase
 from illm_lab.kube import Cluster
@@ -110,7 +110,7 @@ def delete_all(
     deadline: float | None = None,
     workers: int = 8,
     recorder: DeleteRecorder | None = None,
-    on_event: Callable[[Event], None] | None = None,
+    on_event: OnEngineEvent | None = None,
     role: str = "target",
 ) -> list[Removal]:
     """Delete `refs` (see the module's docstring for the order) and wait until each is gone;

@@ -27,7 +27,7 @@ from illm_lab.base.errors import LabError
 from illm_lab.base.identity import ObjectRef
 from illm_lab.engine import readiness
 from illm_lab.engine.diagnosis import FOLLOWED_KINDS, Diagnosis, pod_selector
-from illm_lab.engine.events import Event, WaitDone, WaitStarted
+from illm_lab.engine.events import OnEngineEvent, WaitDone, WaitStarted
 from illm_lab.engine.pods import EarlyFailure
 from illm_lab.kube import Cancel, Cluster
 from illm_lab.kube.errors import WaitFailed, WaitTimeout
@@ -231,7 +231,7 @@ def wait_all(
     *,
     deadline: float,
     workers: int = 8,
-    on_event: Callable[[Event], None] | None = None,
+    on_event: OnEngineEvent | None = None,
     early: EarlyFailure | None = None,
 ) -> None:
     """Wait concurrently for every object whose kind has a readiness rule; on the first failure

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from illm_lab.base.steps import Emit, Steps
+from illm_lab.base.events import Emit
+from illm_lab.base.steps import Steps
 from illm_lab.config.selection import Target
+from illm_lab.engine.events import Note
 from illm_lab.hub import platform
 
 
@@ -122,8 +124,6 @@ def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
 
 def notes_to(steps: Steps) -> Any:
     """An engine callback that keeps the engine's notes as notes of the current step."""
-    from illm_lab.engine.events import Note
-
     def forward(event: Any) -> None:
         if isinstance(event, Note):
             steps.note(event.message)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from illm_lab.base.steps import Emit, Steps
+from illm_lab.base.events import Emit
+from illm_lab.base.steps import Steps
 from illm_lab.hub import platform
 from illm_lab.hub.bootstrap import HubRequest, notes_to
 

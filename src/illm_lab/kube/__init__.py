@@ -20,11 +20,18 @@ from __future__ import annotations
 
 from illm_lab.kube import errors
 from illm_lab.kube.cluster import FIELD_MANAGER, Cluster, connect
-from illm_lab.kube.config import Target
+from illm_lab.kube.config import Endpoint
 from illm_lab.kube.resources import Resource
 from illm_lab.kube.retry import RetryPolicy
 from illm_lab.kube.watch import Cancel
 
 __all__ = [
-    "FIELD_MANAGER", "Cancel", "Cluster", "Resource", "RetryPolicy", "Target", "connect", "errors",
+    "FIELD_MANAGER",
+    "Cancel",
+    "Cluster",
+    "Endpoint",
+    "Resource",
+    "RetryPolicy",
+    "connect",
+    "errors",
 ]

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from illm_lab.base.errors import LabError
 from illm_lab.base.identity import ObjectRef
 from illm_lab.kube import errors, watch
-from illm_lab.kube.config import Target
+from illm_lab.kube.config import Endpoint
 from illm_lab.kube.resources import Discovery, Resource
 from illm_lab.kube.retry import RetryPolicy
 from illm_lab.kube.transport import Transport
@@ -34,7 +34,7 @@ class Cluster:
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
-        self.target: Target = transport.target
+        self.target: Endpoint = transport.target
         self.discovery = Discovery(transport)
 
     # -- identity -------------------------------------------------------------------------

@@ -101,7 +101,7 @@ _kube_config.ExecProvider = _BoundedExecProvider  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
-class Target:
+class Endpoint:
     """Where a connection goes: safe to print and to record (no credentials)."""
 
     kubeconfig: str
@@ -116,7 +116,7 @@ def kubeconfig_path(explicit: Path | None) -> str:
     return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
 
 
-def load(kubeconfig: Path | None, context: str | None) -> tuple[Any, Target]:
+def load(kubeconfig: Path | None, context: str | None) -> tuple[Any, Endpoint]:
     """A fresh client configuration for `context` of `kubeconfig` (its current context if None)."""
     path = kubeconfig_path(kubeconfig)
     files = [p for p in path.split(os.pathsep) if p]
@@ -164,7 +164,7 @@ def load(kubeconfig: Path | None, context: str | None) -> tuple[Any, Target]:
     parts = urlsplit(server)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}: context {name!r}: cluster server {server[:80]!r} is not an http(s) URL")
-    return configuration, Target(kubeconfig=path, context=name, server=server)
+    return configuration, Endpoint(kubeconfig=path, context=name, server=server)
 
 
 def _context_names(config: Any) -> list[str]:

@@ -27,7 +27,7 @@ import urllib3
 from illm_lab.base.identity import ObjectRef
 from illm_lab.kube import errors
 from illm_lab.kube.client import ApiClient
-from illm_lab.kube.config import ExecPluginTimeout, Target
+from illm_lab.kube.config import Endpoint, ExecPluginTimeout
 from illm_lab.kube.retry import Budget, RetryPolicy
 
 DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read (seconds)
@@ -51,7 +51,7 @@ class Transport:
     def __init__(
         self,
         configuration: Any,
-        target: Target,
+        target: Endpoint,
         *,
         pool_size: int = 16,
         policy: RetryPolicy | None = None,

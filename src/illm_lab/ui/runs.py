@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from illm_lab.engine import events as ev
 from illm_lab.ui.console import _cell, err, escape, info, out, state, table, text
 
 
@@ -49,8 +50,6 @@ def lint_report(results: list[dict[str, Any]]) -> None:
 # -- the engine: apply / diff progress and results (`lab apply`, `lab diff`) -----------------
 def engine_event(event: Any) -> None:
     """One progress line on stderr per engine event (called from worker threads too)."""
-    from illm_lab.engine import events as ev
-
     if state.quiet:
         return
     match event:
