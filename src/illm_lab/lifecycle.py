@@ -49,7 +49,7 @@ class ConductRequest:
     # A tutorial session runs (interactive, one experiment at a time) when a learner is given.
     learner: Any = None
     resume: bool = False
-    allow_commands: bool = False  # command checks may run local programs (config/commands.py)
+    allow_commands: bool = False  # command checks may run local programs (config/trust.py)
 
 
 def select_entries(request: ConductRequest) -> list[catalog.Entry]:
@@ -74,14 +74,14 @@ def _prepare(request: ConductRequest) -> tuple[list[catalog.Entry], list[tuple[A
     """The chosen experiments, and each with its params and cluster targets; refused (before
     anything is deployed) when one has command checks that are not allowed."""
     from illm_lab.config import selection as targets
-    from illm_lab.config.commands import refuse_unless_allowed
+    from illm_lab.config.trust import refuse_unless_allowed
 
     entries = select_entries(request)
     if request.instance and len(entries) > 1:
         raise UsageError("--instance names one deployed copy: give a single experiment with it")
-    if not request.dry_run:  # a dry run runs no check
+    if not request.dry_run:  # a dry run plans them, and fails on them after its plan
         for entry in entries:
-            refuse_unless_allowed(entry.experiment, allowed=request.allow_commands)
+            refuse_unless_allowed(entry.experiment, entry.folder, allowed=request.allow_commands)
     prepared = []
     for entry in entries:
         ready = catalog.prepare(entry, request.values, request.sets)
@@ -108,6 +108,7 @@ def conduct_many(request: ConductRequest, view: events.Emit) -> list[ConductRepo
         reuse=request.reuse,
         record=request.record,
         force_conflicts=request.force_conflicts,
+        allow_commands=request.allow_commands,
         instance=_instance(entries[0].name, request.instance),
         interactive=request.interactive,
         check_timeout=request.check_timeout,
@@ -306,16 +307,16 @@ def validate(
 ) -> ConductReport:
     """Run the checks against what is deployed now; apply and delete nothing (job checks create
     and remove their own Job, recorded in a run of the ledger). Command checks run only when
-    allowed (`allow_commands` or the lab config)."""
+    allowed (`allow_commands`, the lab config, or trust: config/trust.py)."""
     from illm_lab.base.errors import LabError
     from illm_lab.conduct.checking import all_checks
     from illm_lab.config import selection as targets
-    from illm_lab.config.commands import refuse_unless_allowed
+    from illm_lab.config.trust import refuse_unless_allowed
     from illm_lab.engine.inventory import Inventory, instance_id
     from illm_lab.ledger import Ledger
 
     entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
-    refuse_unless_allowed(entry.experiment, allowed=allow_commands)
+    refuse_unless_allowed(entry.experiment, entry.folder, allowed=allow_commands)
     ready = catalog.prepare(entry, values, sets)
     entry, resolved = ready.entry, ready.params
     checks = all_checks(entry.experiment, with_checkpoints=True)

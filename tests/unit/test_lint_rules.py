@@ -189,7 +189,7 @@ def test_lint_names_the_programs_command_checks_would_run(tmp_path: Path) -> Non
     folder = _experiment(tmp_path, READY + "    - {name: curl it, command: {run: [curl, -fsS, 'http://x']}}\n")
     notes = _findings(folder, "note")
     assert ("check 'curl it' runs the local program 'curl' on your machine (curl -fsS http://x); "
-            "lab conduct and validate need --allow-commands for it") in notes, notes
+            "it runs only from the catalog you work in, after lab trust, or with --allow-commands") in notes, notes
     assert _findings(folder, "error") == []
 
 

@@ -146,11 +146,12 @@ def lint_rendering(
 
 def _note_commands(entry: catalog.Entry, result: LintResult) -> None:
     """Which local programs the experiment's command checks run (with the user's rights, only
-    when conducted with --allow-commands)."""
+    when allowed: config/trust.py)."""
     for name, argv, path in entry.experiment.commands():
         result.add("note", f"{entry.manifest}:{entry.document.line_of(path) or 1}",
                    f"check {name!r} runs the local program {argv[0]!r} on your machine "
-                   f"({' '.join(argv)[:120]}); lab conduct and validate need --allow-commands for it")
+                   f"({' '.join(argv)[:120]}); it runs only from the catalog you work in, after lab trust, "
+                   "or with --allow-commands")
 
 
 def _check_workflow(entry: catalog.Entry, rendering: render.Rendering, result: LintResult) -> None:

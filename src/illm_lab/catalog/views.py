@@ -63,8 +63,8 @@ def detail_lines(entry: Entry) -> list[str]:
         out += [f"tutorial: {spec.tutorial.guide}, {len(spec.tutorial.checkpoints)} checkpoints"]
     commands = exp.commands()
     if commands:
-        out += ["local programs its command checks run (with your rights; conduct and validate "
-                "need --allow-commands):"]
+        out += ["local programs its command checks run (with your rights; only from the catalog "
+                "you work in, after lab trust, or with --allow-commands):"]
         out += [f"  {name}: {' '.join(argv)}" for name, argv, _ in commands]
     return out
 

@@ -20,6 +20,7 @@ from illm_lab.cli import kubeconfig as kubeconfig_cmds
 from illm_lab.cli import render as render_cmds
 from illm_lab.cli import report as report_cmds
 from illm_lab.cli import roadmap as roadmap_cmds
+from illm_lab.cli import trust as trust_cmds
 from illm_lab.cli import tutorial as tutorial_cmds
 from illm_lab.cli.handler import LabGroup
 from illm_lab.cli.options import Settings
@@ -91,6 +92,7 @@ doctor_cmds.register(app)
 roadmap_cmds.register(app)
 adr_cmds.register(app)
 report_cmds.register(app)
+trust_cmds.register(app)
 
 
 # The help lists the commands in these panels (Typer's `rich_help_panel`), in this order.
@@ -100,7 +102,7 @@ PANELS = {
     "Cluster": ["conduct", "apply", "diff", "validate", "status", "down", "kubeconfig", "report"],
     "Learning": ["tutorial"],
     "Hub": ["hub"],
-    "Setup": ["doctor", "version"],
+    "Setup": ["doctor", "trust", "version"],
 }
 
 

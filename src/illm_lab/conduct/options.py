@@ -17,3 +17,4 @@ class ConductOptions:
     interactive: bool = False
     teardown_timeout: float = 300.0
     check_timeout: float | None = None
+    allow_commands: bool = False  # --allow-commands (config/trust.py)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from illm_lab.base import events as ev
-from illm_lab.base.errors import InputError, LabError
+from illm_lab.base.errors import InputError, LabError, UsageError
 from illm_lab.base.steps import Steps
 from illm_lab.catalog import Entry
 from illm_lab.catalog.params import masked
@@ -61,6 +61,7 @@ def conduct(
     try:
         rendering = _prepare(entry, params, targets, report, steps)
         if options.dry_run:
+            _commands(entry, options, report, steps)  # the real run refuses them first
             _reach(rendering, targets, instance, options, report, steps)
         else:
             from illm_lab.ledger import Ledger
@@ -165,6 +166,27 @@ def _reach(
                 planned[role]["context"] = cluster.context
             said.append(f"{role}: {cluster.context} {report.clusters[role]['version']} reachable")
         step.message = "; ".join(said)
+
+
+def _commands(entry: Entry, options: ConductOptions, report: ConductReport, steps: Steps) -> None:
+    """The dry run's view of the local programs the run would start: listed in the plan with
+    what lets them run, and refused (exit 2) as the real run would refuse them."""
+    from illm_lab.config import trust
+
+    commands = entry.experiment.commands()
+    if not commands:
+        return
+    allowed_by = trust.reason_allowed(entry.folder, allowed=options.allow_commands)
+    report.plan["commands"] = {
+        "allowedBy": allowed_by,
+        "run": [{"check": name, "argv": argv} for name, argv, _path in commands],
+    }
+    with steps("commands") as step:
+        why = trust.refusal(entry.experiment, entry.folder, allowed=options.allow_commands)
+        if why is not None:
+            raise UsageError(why)
+        plural = "s" if len(commands) > 1 else ""
+        step.message = f"{len(commands)} local program{plural} allowed by {allowed_by}"
 
 
 def plan_of(rendering: Rendering, targets: Mapping[str, Target]) -> dict[str, Any]:

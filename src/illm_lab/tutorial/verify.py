@@ -101,9 +101,9 @@ def check(
     cp = next((c for c in tutorial.checkpoints if c.name == name), None)
     if cp is None:
         raise UsageError(f"{entry.name} has no checkpoint {name!r} (it has: {', '.join(order)})")
-    from illm_lab.config.commands import refuse_unless_allowed
+    from illm_lab.config.trust import refuse_unless_allowed
 
-    refuse_unless_allowed(entry.experiment, allowed=allow_commands)
+    refuse_unless_allowed(entry.experiment, entry.folder, allowed=allow_commands)
     roles = sorted({str(c.cluster) for c in cp.checks})
     clusters: dict[str, Cluster] = {}
     outcome = CheckOutcome(entry.name, progress.instance, cp.name, cp.title, False)

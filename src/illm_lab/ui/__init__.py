@@ -45,6 +45,8 @@ from illm_lab.ui.runs import (
     engine_event,
     lint_report,
     status_table,
+    trust_list,
+    trust_report,
 )
 from illm_lab.ui.tutorials import (
     TUTORIAL_KEYS,
@@ -86,6 +88,8 @@ __all__ = [
     "table",
     "text",
     "traceback_of",
+    "trust_list",
+    "trust_report",
     "tutorial_check",
     "tutorial_detail",
     "tutorial_list",

@@ -250,3 +250,23 @@ def status_table(rows: list[dict[str, Any]]) -> None:
     ])
 
 
+
+
+def trust_report(done: list[dict[str, Any]]) -> None:
+    """What `lab trust` did, with every program a trusted experiment may now run."""
+    for item in done:
+        out.print(escape(f"{item['action']}: {item['folder']}"), highlight=False)
+        for command in item["commands"]:
+            out.print(escape(f"    runs {command}"), highlight=False)
+        if item["action"] == "trusted" and not item["commands"]:
+            out.print("    (it has no command checks today)", highlight=False)
+
+
+def trust_list(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        info("no experiment folder is trusted (the catalog you work in needs no trust)")
+        return
+    table(None, ["FOLDER", "TRUSTED", "STILL", "COMMANDS"], [
+        [r["folder"], r["trusted"], "yes" if r["current"] else "no: changed since",
+         "; ".join(r["commands"]) or "-"] for r in rows
+    ])
