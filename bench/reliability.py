@@ -358,7 +358,8 @@ def measure_security(plan: Plan) -> dict[str, Any]:
         },
         "shell": [str(s) for s in shells],
         "commandGate": {"refused": gate.refused, "attempts": 2, "ranUnasked": gate.ran_unasked,
-                        "runsRecorded": gate.runs_recorded, "ranWithFlag": gate.ran_with_flag},
+                        "runsRecorded": gate.runs_recorded, "ranWithFlag": gate.ran_with_flag,
+                        "ranTrusted": gate.ran_trusted, "refusedChanged": gate.refused_changed},
     }
 
 
@@ -554,11 +555,13 @@ def _security_section(data: dict[str, Any]) -> list[str]:
 def _command_gate_row(gate: dict[str, Any] | None) -> list[str]:
     if gate is None:
         return []
+    yes = {True: "yes", False: "NO", None: "not measured"}
     return [
-        f"| `command` check (a local program) run by `lab conduct` or `lab validate` without "
-        f"`--allow-commands` (then run with it: {'yes' if gate['ranWithFlag'] else 'NO'}) | "
-        f"{gate['ranUnasked']} of {gate['attempts']} ran ({gate['refused']} refused with exit 2 before "
-        f"deploying, {gate['runsRecorded']} ledger runs) | 0 |",
+        f"| `command` check (a local program) of a catalog you do not work in, run by `lab conduct` or "
+        f"`lab validate` without `--allow-commands` (then: runs with the flag: {yes[gate['ranWithFlag']]}; "
+        f"runs after `lab trust`: {yes[gate.get('ranTrusted')]}; refused again once a file changed: "
+        f"{yes[gate.get('refusedChanged')]}) | {gate['ranUnasked']} of {gate['attempts']} ran "
+        f"({gate['refused']} refused with exit 2 before deploying, {gate['runsRecorded']} ledger runs) | 0 |",
     ]
 
 

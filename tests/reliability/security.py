@@ -298,12 +298,15 @@ class CommandGate:
     ran_unasked: int  # runs without the flag after which the check's program had run
     runs_recorded: int  # ledger runs the refused commands opened (nothing may be deployed)
     ran_with_flag: bool  # the same check does run with --allow-commands (the gate is the cause)
+    ran_trusted: bool  # after `lab trust FOLDER` it runs without the flag
+    refused_changed: bool  # one file of the trusted experiment changed: refused again, not run
 
 
 def command_gate(workdir: Path) -> CommandGate:
-    """The fixture with a `command` check that creates a marker file: `lab conduct` and `lab
-    validate` without `--allow-commands` against the emulator must refuse before anything
-    happens; `lab conduct --allow-commands` then runs it."""
+    """The fixture with a `command` check that creates a marker file, in a catalog the user does
+    not work in: `lab conduct` and `lab validate` without `--allow-commands` against the emulator
+    must refuse before anything happens; `lab conduct --allow-commands` then runs it; after `lab
+    trust` it runs without the flag, and once one of its files changes it is refused again."""
     marker = workdir / "command-ran"
     with tier2(workdir) as stack:
         assert stack.emulator is not None
@@ -321,12 +324,23 @@ def command_gate(workdir: Path) -> CommandGate:
             ran += marker.exists()
         recorded = len(list((state / "state" / "runs").glob("*.json")))
         allowed = run_lab([*base, "conduct", "relia", "--ci", "--allow-commands", *kube], env=env)
+        ran_with_flag = marker.exists()
+        marker.unlink(missing_ok=True)
+        run_lab([*base, "trust", str(manifest.parent)], env=env)
+        trusted = run_lab([*base, "conduct", "relia", "--ci", *kube], env=env)
+        ran_trusted = trusted.exit_code == 0 and marker.exists()
+        marker.unlink(missing_ok=True)
+        manifest.write_text(manifest.read_text() + "# changed after it was trusted\n")
+        changed = run_lab([*base, "conduct", "relia", "--ci", *kube], env=env)
+        refused_changed = (changed.exit_code == 2 and "changed since you trusted it" in changed.stderr
+                           and not marker.exists())
     refused = sum(
         r.exit_code == 2 and "check 'local marker' runs the local program 'touch'" in r.stderr
         for r in unasked.values()
     )
     return CommandGate(
         exits={**{k: r.exit_code for k, r in unasked.items()}, "conduct --allow-commands": allowed.exit_code},
-        refused=refused, ran_unasked=ran, runs_recorded=recorded, ran_with_flag=marker.exists(),
+        refused=refused, ran_unasked=ran, runs_recorded=recorded, ran_with_flag=ran_with_flag,
+        ran_trusted=ran_trusted, refused_changed=refused_changed,
     )
 

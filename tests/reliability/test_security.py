@@ -198,4 +198,5 @@ def test_command_checks_run_only_when_allowed(tmp_path: Path) -> None:
     gate = command_gate(tmp_path)
     assert gate.refused == 2 and gate.ran_unasked == 0 and gate.runs_recorded == 0, gate
     assert gate.exits["conduct --allow-commands"] == 0 and gate.ran_with_flag, gate
+    assert gate.ran_trusted and gate.refused_changed, gate
 
