@@ -125,67 +125,23 @@ def delete_all(
         return removals
     if recorder is not None:
         recorder.intend_delete(sorted(unique.values()))
-
-    def send(ref: ObjectRef) -> Removal:
-        try:
-            existed = cluster.delete(
-                ref.api_version, ref.kind, ref.name, ref.namespace, wait=False, deadline=end
-            )
-        except (kerrors.UnknownKind, kerrors.NotFound):
-            existed = False
-        except LabError as exc:
-            return Removal(ref, "failed", str(exc))
-        return Removal(ref, "deleted" if existed else "gone")
-
-    def confirm(sent: Removal) -> Removal:
-        if sent.action == "deleted":
-            ref = sent.ref
-            try:
-                res = cluster.resource(ref.api_version, ref.kind)
-                cluster.wait_deleted(res, ref, deadline=end)
-            except (kerrors.UnknownKind, kerrors.NotFound):
-                pass  # the kind itself went (its CRD deleted): so did the object
-            except LabError as exc:
-                return Removal(ref, "failed", str(exc))
-        if sent.action != "failed":
-            emit(ObjectDeleted(sent.ref, sent.action))
-        return sent
-
-    def present(ref: ObjectRef) -> Removal:
-        try:
-            there = cluster.get(ref.api_version, ref.kind, ref.name, ref.namespace) is not None
-        except (kerrors.UnknownKind, kerrors.NotFound):
-            there = False
-        except LabError as exc:
-            return Removal(ref, "failed", str(exc))
-        return Removal(ref, "deleted" if there else "gone")
-
+    one = _Deletion(cluster, end, emit)
     namespaces = {r.name for r in unique.values() if r.kind == "Namespace" and not r.namespace}
     cascaded = [r for r in unique.values() if r.namespace in namespaces]
     direct = [r for r in unique.values() if r.namespace not in namespaces]
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lab-delete") as pool:
         # what goes with its Namespace: was it there? (decided before the Namespace is deleted)
-        with_namespace = list(pool.map(present, sorted(cascaded)))
+        with_namespace = list(pool.map(one.present, sorted(cascaded)))
         for name, items in stages(direct):
             emit(PhaseStarted(role, f"delete {name}", len(items)))
-            sent = list(pool.map(send, items))
+            sent = list(pool.map(one.send, items))
             # waits hold a thread each while the object lingers: a pool of their own, so the
             # DELETEs above are all out before the first wait starts
             with ThreadPoolExecutor(max_workers=max(1, min(len(sent), 4 * workers)),
                                     thread_name_prefix="lab-delete-wait") as waits:
-                done = list(waits.map(confirm, sent))
+                done = list(waits.map(one.confirm, sent))
             if name == "namespaces":
-                gone = {r.ref.name for r in done if r.action != "failed"}
-                why = {r.ref.name: r.error for r in done if r.action == "failed" and r.error}
-                for r in with_namespace:
-                    if r.action == "failed" or r.ref.namespace not in gone:
-                        cause = why.get(str(r.ref.namespace))
-                        r.action, r.error = "failed", r.error or (
-                            f"its namespace {r.ref.namespace} remains"
-                            + (f" ({cause})" if cause else ""))
-                    else:
-                        emit(ObjectDeleted(r.ref, r.action))
-                done = with_namespace + done
+                done = _went_with_namespaces(with_namespace, done, emit) + done
             if recorder is not None:
                 recorder.deleted(done)
             removals += done
@@ -196,3 +152,62 @@ def delete_all(
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         raise ClusterError(f"could not delete {failed[0].ref}: {failed[0].error}{more}")
     return removals
+
+
+class _Deletion:
+    """The three requests of one object's removal, each a Removal and never an exception:
+    `present` (is it there?), `send` (the DELETE), `confirm` (wait until it is gone)."""
+
+    def __init__(self, cluster: Cluster, end: float, emit: OnEngineEvent) -> None:
+        self.cluster, self.end, self.emit = cluster, end, emit
+
+    def send(self, ref: ObjectRef) -> Removal:
+        try:
+            existed = self.cluster.delete(
+                ref.api_version, ref.kind, ref.name, ref.namespace, wait=False, deadline=self.end
+            )
+        except (kerrors.UnknownKind, kerrors.NotFound):
+            existed = False
+        except LabError as exc:
+            return Removal(ref, "failed", str(exc))
+        return Removal(ref, "deleted" if existed else "gone")
+
+    def confirm(self, sent: Removal) -> Removal:
+        if sent.action == "deleted":
+            ref = sent.ref
+            try:
+                res = self.cluster.resource(ref.api_version, ref.kind)
+                self.cluster.wait_deleted(res, ref, deadline=self.end)
+            except (kerrors.UnknownKind, kerrors.NotFound):
+                pass  # the kind itself went (its CRD deleted): so did the object
+            except LabError as exc:
+                return Removal(ref, "failed", str(exc))
+        if sent.action != "failed":
+            self.emit(ObjectDeleted(sent.ref, sent.action))
+        return sent
+
+    def present(self, ref: ObjectRef) -> Removal:
+        try:
+            there = self.cluster.get(ref.api_version, ref.kind, ref.name, ref.namespace) is not None
+        except (kerrors.UnknownKind, kerrors.NotFound):
+            there = False
+        except LabError as exc:
+            return Removal(ref, "failed", str(exc))
+        return Removal(ref, "deleted" if there else "gone")
+
+
+def _went_with_namespaces(
+    with_namespace: list[Removal], namespaces_done: list[Removal], emit: OnEngineEvent
+) -> list[Removal]:
+    """The objects that went with their Namespace: removed when it went, failed (naming why
+    the Namespace remains) when it did not."""
+    gone = {r.ref.name for r in namespaces_done if r.action != "failed"}
+    why = {r.ref.name: r.error for r in namespaces_done if r.action == "failed" and r.error}
+    for r in with_namespace:
+        if r.action == "failed" or r.ref.namespace not in gone:
+            cause = why.get(str(r.ref.namespace))
+            r.action, r.error = "failed", r.error or (
+                f"its namespace {r.ref.namespace} remains" + (f" ({cause})" if cause else ""))
+        else:
+            emit(ObjectDeleted(r.ref, r.action))
+    return with_namespace

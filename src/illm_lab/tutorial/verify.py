@@ -23,6 +23,7 @@ from illm_lab.tutorial.session import INTERACTIVE_CHECK_TIMEOUT
 
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster
+    from illm_lab.model.experiment import Checkpoint
 
 
 @dataclass
@@ -83,6 +84,7 @@ def check(
     from illm_lab.conduct.checking import CheckSession
     from illm_lab.conduct.forwards import Forwards
     from illm_lab.config.selection import Target
+    from illm_lab.config.trust import refuse_unless_allowed
     from illm_lab.deploy.deployment import connect
     from illm_lab.engine.inventory import Inventory
     from illm_lab.model.checks import effective_timeout
@@ -90,19 +92,7 @@ def check(
     store = pr.ProgressStore()
     progress = pick_progress(store, experiment, instance)
     entry = catalog.find(paths.experiments_dir(experiments_dir), progress.experiment)
-    tutorial = entry.experiment.spec.tutorial
-    if tutorial is None or not tutorial.checkpoints:
-        raise UsageError(f"{entry.name} has no tutorial checkpoints")
-    order = [cp.name for cp in tutorial.checkpoints]
-    name = checkpoint or progress.first_open(order)
-    if name is None:
-        raise UsageError(f"every checkpoint of {entry.name} is done (`lab tutorial reset {entry.name}` "
-                         "starts over)")
-    cp = next((c for c in tutorial.checkpoints if c.name == name), None)
-    if cp is None:
-        raise UsageError(f"{entry.name} has no checkpoint {name!r} (it has: {', '.join(order)})")
-    from illm_lab.config.trust import refuse_unless_allowed
-
+    cp, order = _checkpoint(entry, progress, checkpoint)
     refuse_unless_allowed(entry.experiment, entry.folder, allowed=allow_commands)
     roles = sorted({str(c.cluster) for c in cp.checks})
     clusters: dict[str, Cluster] = {}
@@ -131,18 +121,40 @@ def check(
         forwards.close()
         for cluster in clusters.values():
             cluster.close()
-    if outcome.interrupted:
-        return outcome
+    if not outcome.interrupted:
+        _record(store, outcome, order)
+    return outcome
+
+
+def _checkpoint(
+    entry: catalog.Entry, progress: pr.Progress, name: str | None
+) -> tuple[Checkpoint, list[str]]:
+    """The checkpoint to verify (the one named, else the first not passed yet) and the order of
+    all of them."""
+    tutorial = entry.experiment.spec.tutorial
+    if tutorial is None or not tutorial.checkpoints:
+        raise UsageError(f"{entry.name} has no tutorial checkpoints")
+    order = [cp.name for cp in tutorial.checkpoints]
+    name = name or progress.first_open(order)
+    if name is None:
+        raise UsageError(f"every checkpoint of {entry.name} is done (`lab tutorial reset {entry.name}` "
+                         "starts over)")
+    cp = next((c for c in tutorial.checkpoints if c.name == name), None)
+    if cp is None:
+        raise UsageError(f"{entry.name} has no checkpoint {name!r} (it has: {', '.join(order)})")
+    return cp, order
+
+
+def _record(store: pr.ProgressStore, outcome: CheckOutcome, order: list[str]) -> None:
+    """The verdict into the saved progress, and a nudge to the running session, if any."""
     outcome.passed = all(r.passed for r in outcome.results)
     failed = [r for r in outcome.results if not r.passed]
     message = "; ".join(r.message for r in failed) if failed else f"{len(outcome.results)} checks passed"
-    with store.update(progress.instance, entry.name) as saved_progress:
+    with store.update(outcome.instance, outcome.experiment) as saved_progress:
         saved_progress.record(
-            cp.name, pr.PASSED if outcome.passed else pr.FAILED, by="check",
-            message=message,
-            diagnostics=[line for r in failed for line in r.diagnostics],
+            outcome.checkpoint, pr.PASSED if outcome.passed else pr.FAILED, by="check",
+            message=message, diagnostics=[line for r in failed for line in r.diagnostics],
         )
         outcome.next = saved_progress.first_open(order)
         latest = saved_progress
     outcome.session_notified = pr.notify(latest)
-    return outcome
