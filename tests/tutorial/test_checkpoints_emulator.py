@@ -46,9 +46,7 @@ def tutorials() -> list[str]:
 
 TUTORIALS = tutorials()
 # Tutorials known to break the rule, with the reason; each entry is a debt, not an exception.
-KNOWN = {
-    "loki-tutorial": "its first checkpoint (first-lines) asks for no action and has no solution yet",
-}
+KNOWN: dict[str, str] = {}
 CASES = [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[n], strict=False)) if n in KNOWN else n
          for n in TUTORIALS]
 # Tutorials whose checks only a real API server can answer, proved on tier 3 instead.
