@@ -157,3 +157,14 @@ def test_show_and_lint_name_the_programs(lab: Lab, with_command: Path) -> None:
     res = lab("lint", "demo")
     assert res.exit_code == 0, res.output
     assert "note: check 'local probe' runs the local program 'sh' on your machine" in res.output
+
+
+def test_an_unreadable_trust_store_is_named_and_trusts_nothing(lab: Lab, with_command: Path,
+                                                              elsewhere: Path) -> None:
+    store = Path(os.environ["LAB_STATE_DIR"]) / "trust.json"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("{not json")
+    res: Any = lab("conduct", "demo", "--ci")
+    assert res.exit_code == 2
+    assert f"{store}: unreadable trust store (JSONDecodeError): remove it to start over" in res.stderr
+    assert not (elsewhere / "ran").exists()

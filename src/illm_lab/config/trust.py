@@ -55,8 +55,8 @@ def _store() -> Path:
 
 
 def load() -> dict[str, Trusted]:
-    """The trusted folders, by absolute path; an unreadable store trusts nothing (and says so
-    when written again)."""
+    """The trusted folders, by absolute path. An unreadable store is bad input naming the file
+    (remove it to start over): trust is never guessed."""
     path = _store()
     if not path.is_file():
         return {}
@@ -71,7 +71,7 @@ def load() -> dict[str, Trusted]:
 
 def _save(trusted: dict[str, Trusted]) -> None:
     folders = {k: {"hash": t.hash, "at": t.at, "commands": t.commands} for k, t in sorted(trusted.items())}
-    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    paths.ensure_private_dir(paths.state_dir())
     write_atomic(_store(), json.dumps({"version": 1, "folders": folders}, indent=1))
 
 
