@@ -37,7 +37,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.reliability import corpus, faults, interrupts, load, security  # noqa: E402
+from tests.reliability import cluster_faults, corpus, faults, interrupts, load, security  # noqa: E402
 from tests.reliability.fixture import copies  # noqa: E402
 from tests.reliability.harness import RealTarget, Trial, tier2, tier3  # noqa: E402
 
@@ -173,6 +173,7 @@ def real_cluster(mode: str, args: argparse.Namespace) -> Iterator[tuple[RealTarg
                 Path(info["kubeconfig"]),
                 info["context"],
                 (f"image={info['images']['app']}", "pullPolicy=Never"),
+                work,
             ),
             f"the local cluster of scripts/local-cluster (Kubernetes {info.get('kubernetes_version')}, "
             "one node)",
@@ -230,6 +231,34 @@ def measure_faults(plan: Plan, real: RealTarget | None) -> dict[str, Any]:
             all3 += found
         out["tier3"] = {"schedules": rows3, "total": summarise(all3)}
     return out
+
+
+def measure_real_faults(plan: Plan, real: RealTarget | None) -> dict[str, Any]:
+    """The ledger and the disk (tier 2), then real faults of the cluster (tier 3; the finalizer
+    on any real cluster): every trial as `cluster_faults.FaultTrial.as_dict()`."""
+    found: list[cluster_faults.FaultTrial] = []
+    with workdir() as path:
+        progress("damaged ledger files (tier 2)")
+        found.append(cluster_faults.damaged_ledger_trial(path / "ledger"))
+    if os.geteuid() == 0:
+        with workdir() as path:
+            progress("full state dir (tier 2)")
+            found += cluster_faults.disk_full_trials(path / "work", path / "small")
+    if real is not None:
+        steps = ["deploy"] if plan.smoke else ["deploy", "checks", "teardown"]
+        if real.workdir is not None:
+            for step in steps:
+                for _ in plan.scheduled_seeds:
+                    with workdir() as path:
+                        progress(f"API server killed at {step} (tier 3)")
+                        found.append(cluster_faults.apiserver_trial(path, real, real.workdir, step))
+            with workdir() as path:
+                progress("kubelet stopped (tier 3)")
+                found.append(cluster_faults.kubelet_trial(path, real, real.workdir))
+        with workdir() as path:
+            progress("finalizer (real cluster)")
+            found.append(cluster_faults.finalizer_trial(path, real))
+    return {"trials": [t.as_dict() for t in found]}
 
 
 def measure_interrupts(plan: Plan) -> dict[str, Any]:
@@ -405,6 +434,8 @@ def render(figures: Figures, plan: Plan) -> str:
     ]
     if "faults" in s:
         lines += _faults_section(s["faults"])
+    if "realFaults" in s:
+        lines += _real_faults_section(s["realFaults"])
     if "interrupts" in s:
         lines += _interrupts_section(s["interrupts"])
     if "badInput" in s:
@@ -454,6 +485,44 @@ def _faults_section(data: dict[str, Any]) -> list[str]:
         if bad_rows:
             lines.append("")
     return lines
+
+
+def _real_faults_section(data: dict[str, Any]) -> list[str]:
+    trials = data["trials"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for t in trials:
+        groups.setdefault(f"{t['fault']} — {t['point']}" if t["fault"].startswith("API") else t["fault"],
+                          []).append(t)
+    lines = [
+        "## Real faults: the ledger, the disk, the cluster",
+        "",
+        *_para(
+            """tests/reliability/cluster_faults.py. *Damaged ledger files*: beside a real run, a
+            file that is not JSON, a truncated copy and one of a newer format; `lab status` must
+            name each once and go on, `lab down` must remove everything (tier 2). *State dir
+            full*: the state dir on a tmpfs of n inodes, n = 3, 4, ... until the conduct passes,
+            so each write lab makes is in turn the one refused; each run must pass or stop with
+            one line, and `lab down` afterwards (with room again) must leave nothing (tier 2). On
+            the tier-3 cluster: the API server SIGKILLed when the conduct reaches a step and
+            started again 3 s later; the kubelet stopped during a whole conduct (the deploy must
+            name the node, teardown end within `--teardown-timeout` naming the pods stuck
+            Terminating, and `lab down` finish once the kubelet is back); a ConfigMap with a
+            finalizer nobody removes (teardown and `lab down` name it and leave it; `lab down
+            --force-finalizers` removes it). Goal: every trial correct, 0 objects left."""
+        ),
+        "",
+        "| fault | trials | correct | objects left | runs (command: exit) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, group in groups.items():
+        runs = sorted({f"{c}: {e}" for t in group for c, e, _ in t["runs"]})
+        lines.append(f"| {name} | {len(group)} | {sum(t['correct'] for t in group)} | "
+                     f"{sum(len(t['left']) for t in group)} | {', '.join(runs)} |")
+    said = [t for t in trials if t["fault"] in ("kubelet stopped", "namespace held by a finalizer")]
+    for t in said:
+        lines += ["", f"{t['fault']}: what lab said —", ""]
+        lines += [f"- `{c}` (exit {e}): {line[:400]}" for c, e, line in t["runs"]]
+    return [*lines, ""]
 
 
 def _interrupts_section(data: dict[str, Any]) -> list[str]:
@@ -660,7 +729,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["faults", "interrupts", "bad-input", "security", "load"],
+        choices=["faults", "real-faults", "interrupts", "bad-input", "security", "load"],
         help="measure only these parts (repeatable)",
     )
     parser.add_argument(
@@ -671,7 +740,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--cluster-image", help="a podinfo-compatible image the cluster can run")
     args = parser.parse_args(argv)
     plan = Plan(smoke=args.smoke, seeds=max(1, args.seeds))
-    parts = set(args.only or ["faults", "interrupts", "bad-input", "security", "load"])
+    parts = set(args.only or ["faults", "real-faults", "interrupts", "bad-input", "security", "load"])
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     tier3_mode = "off" if plan.smoke else args.tier3
     with real_cluster(tier3_mode, args) as (real, description):
@@ -684,6 +753,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             figures.sections.update(earlier)
         if "faults" in parts:
             figures.sections["faults"] = measure_faults(plan, real)
+        if "real-faults" in parts:
+            figures.sections["realFaults"] = measure_real_faults(plan, real)
         if "interrupts" in parts:
             figures.sections["interrupts"] = measure_interrupts(plan)
         if "bad-input" in parts:

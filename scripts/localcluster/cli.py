@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import build, dns, paths, supervisor, teardown
+from . import build, components, dns, paths, supervisor, teardown
 from .proc import ClusterError
 from .state import State, alive
 
@@ -47,6 +47,15 @@ def main(argv: list[str] | None = None) -> int:
             help=f"cluster work dir (default {paths.default_workdir()}, "
             "or $LAB_LOCAL_CLUSTER_DIR)",
         )
+    for name, text in (
+        ("stop", "stop one component of a running cluster (a real fault for tests)"),
+        ("start", "start a stopped component again, with its first arguments"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("component", help="e.g. kube-apiserver, kubelet (see `status`)")
+        command.add_argument("--workdir", type=Path, default=paths.default_workdir())
+        if name == "stop":
+            command.add_argument("--kill", action="store_true", help="SIGKILL, not SIGTERM")
     dns_command = sub.add_parser("_dns", help=argparse.SUPPRESS)  # run by `up` in the netns
     dns_command.add_argument("--workdir", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -62,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"cache": str(paths.cache_dir())}))
         elif args.command == "up":
             return supervisor.up(args.workdir)
+        elif args.command in ("stop", "start"):
+            if args.command == "stop":
+                done = components.stop(args.workdir, args.component, kill=args.kill)
+            else:
+                done = components.start(args.workdir, args.component)
+            print(json.dumps(done))
         elif args.command == "down":
             teardown.down(args.workdir)
         else:

@@ -72,7 +72,7 @@ class Starter:
                     preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, held),
                 )
             ticks = start_ticks(proc.pid)
-            self.state.processes[name] = Process(proc.pid, ticks or 0, argv[0])
+            self.state.processes[name] = Process(proc.pid, ticks or 0, argv[0], list(argv), in_netns)
             self.state.save()
             hostfs.join_cgroup(f"{self.state.cgroup_root}/system", proc.pid)
         finally:

@@ -21,6 +21,8 @@ class Process:
     pid: int
     start_ticks: int  # /proc/PID/stat field 22: guards against a recycled pid
     exe: str
+    argv: list[str] = field(default_factory=list)  # as started (to start it again)
+    in_netns: bool = True
 
 
 @dataclass

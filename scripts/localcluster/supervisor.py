@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cluster
+from . import cluster, components
 from .proc import ClusterError, log
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -105,6 +105,8 @@ def _child(workdir: Path, result_fd: int) -> None:
     except Exception as exc:  # report anything to the waiting parent, never hang it
         payload = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if payload["ok"]:  # `start <component>` asks through a signal (components.py)
+        signal.signal(signal.SIGUSR1, lambda *_: components.serve_requests(workdir))
     os.write(result_fd, json.dumps(payload).encode())
     os.close(result_fd)
     _detach(workdir, started=bool(payload["ok"]))

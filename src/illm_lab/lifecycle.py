@@ -44,6 +44,7 @@ class ConductRequest:
     interactive: bool = False
     parallel: int = 1
     check_timeout: float | None = None
+    teardown_timeout: float = 300.0
     events_file: Path | None = None
     experiments_dir: Path | None = None
     # A tutorial session runs (interactive, one experiment at a time) when a learner is given.
@@ -112,6 +113,7 @@ def conduct_many(request: ConductRequest, view: events.Emit) -> list[ConductRepo
         instance=_instance(entries[0].name, request.instance),
         interactive=request.interactive,
         check_timeout=request.check_timeout,
+        teardown_timeout=request.teardown_timeout,
     )
     sinks: list[events.Emit] = [view]
     writer = events.JsonLines(request.events_file) if request.events_file else None
@@ -240,9 +242,12 @@ def down(
     experiments_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    timeout: float | None = None,
+    force_finalizers: bool = False,
 ) -> dict[str, Any]:
-    """Remove what the runs of the instance left. Run files that cannot be read are skipped,
-    each named through `on_warning` before anything is deleted, and listed in `warnings`."""
+    """Remove what the runs of the instance left, within `timeout` seconds (default two
+    minutes). Run files that cannot be read are skipped, each named through `on_warning` before
+    anything is deleted, and listed in `warnings`. `force_finalizers`: see `engine.holds`."""
     from illm_lab.config import selection as targets
     from illm_lab.deploy import teardown
     from illm_lab.ledger import Ledger
@@ -276,7 +281,9 @@ def down(
         chosen = targets.select(entry.experiment, sorted(outstanding), kubeconfig=kubeconfig, context=context)
     started = time.monotonic()
     result = teardown.delete_instance(
-        entry, instance=chosen_instance, targets=chosen, on_event=on_event, ledger=ledger
+        entry, instance=chosen_instance, targets=chosen, on_event=on_event, ledger=ledger,
+        deadline=started + timeout if timeout is not None else None,
+        force_finalizers=force_finalizers,
     )
     data = result.as_dict()
     data["seconds"] = round(time.monotonic() - started, 3)

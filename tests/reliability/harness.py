@@ -167,13 +167,16 @@ class RealTarget:
     kubeconfig: Path
     context: str
     params: tuple[str, ...] = ()
+    workdir: Path | None = None  # of the local cluster (tier 3): its components can be stopped
 
     @classmethod
     def of(cls, cluster: Any) -> RealTarget:
         """From the `real_cluster` fixture's RealCluster."""
         image = cluster.images["app"]
+        local = cluster.kind == "local" and cluster.extra.get("workdir")
         return cls(Path(cluster.kubeconfig), str(cluster.context),
-                   (f"image={image}", f"pullPolicy={cluster.pull_policy}"))
+                   (f"image={image}", f"pullPolicy={cluster.pull_policy}"),
+                   Path(cluster.extra["workdir"]) if local else None)
 
 
 LAB_KINDS = [("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("apps/v1", "Deployment"),
@@ -264,13 +267,13 @@ def _quiet_servers() -> _ServerLogs:
 @contextlib.contextmanager
 def tier3(
     workdir: Path, kubeconfig: Path, context: str, names: Sequence[str], params: Sequence[str],
-    *, proxy_seed: int | None = None,
+    *, proxy_seed: int | None = None, timeout: str = "120s",
 ) -> Iterator[Stack]:
     """A real cluster (tier 3 or 4), optionally behind a fault proxy; `names` must be unique to
-    the test (the cluster is shared by the session)."""
+    the test (the cluster is shared by the session); `timeout`: the app component's."""
     catalog = workdir / "experiments"
     for name in names:
-        write_relia(catalog, name, timeout="120s")
+        write_relia(catalog, name, timeout=timeout)
     stack = Stack(catalog, real=(kubeconfig, context), tier=3, params=tuple(params))
     quiet = _quiet_servers()
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from illm_lab.base import files
-from illm_lab.base.errors import InputError
+from illm_lab.base.errors import InputError, StorageError
 
 
 def test_reads_a_regular_file(tmp_path: Path) -> None:
@@ -111,8 +111,9 @@ def test_a_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path: P
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(StorageError, match="No space left on device") as caught:
         files.write_atomic(path, "new")
+    assert caught.value.where == str(path) and caught.value.exit_code == 3
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a"]
 

@@ -5,8 +5,8 @@ maps to, so the single handler in `cli/handler.py` never guesses. Third-party ex
 converted into these inside the adapter that called the library (see `kube/errors.py`,
 `tools/run.py`), so nothing above the adapters ever sees an `ApiException` or an `sh` error.
 
-Exit codes: 0 ok · 1 checks failed or lint findings · 2 bad input or usage · 3 cluster or tool
-failure · 130 interrupted.
+Exit codes: 0 ok · 1 checks failed or lint findings · 2 bad input or usage · 3 cluster, tool or
+disk failure · 130 interrupted.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ class ClusterError(LabError):
 
 class ToolError(LabError):
     """An external tool (helm, talosctl, kind, ...) is missing, failed or timed out."""
+
+    exit_code = EXIT_CLUSTER
+
+
+class StorageError(LabError):
+    """A file lab keeps cannot be written: a full disk, a read-only file system, no permission."""
 
     exit_code = EXIT_CLUSTER
 

@@ -20,7 +20,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from illm_lab.base.errors import InputError
+from illm_lab.base.errors import InputError, StorageError
 
 MAX_BYTES = 1024 * 1024
 _CHUNK = 1 << 16
@@ -114,8 +114,15 @@ def fsync_dir(folder: Path) -> None:
 def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
     """Replace `path` with `data` atomically and durably: a temporary file in the same
     directory (created 0600, then given `mode`), fsync, rename over `path`, fsync the directory.
-    The directory must exist; on any failure the temporary file is removed."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    The directory must exist; on any failure the temporary file is removed, and a file system
+    that refuses the write (full, read-only, no permission) is a StorageError naming `path`."""
+    try:
+        _replace(path, data.encode("utf-8") if isinstance(data, str) else data, mode)
+    except OSError as exc:
+        raise StorageError(f"cannot write: {exc.strerror or exc}", where=str(path)) from None
+
+
+def _replace(path: Path, payload: bytes, mode: int) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         try:

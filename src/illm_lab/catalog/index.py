@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from illm_lab.base import paths
-from illm_lab.base.errors import InputError
+from illm_lab.base.errors import InputError, StorageError
 from illm_lab.base.files import read_text, write_atomic
 from illm_lab.model.phases import phase_matches
 
@@ -97,7 +97,7 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(data))
-    except OSError:
+    except (OSError, StorageError):
         return
 
 

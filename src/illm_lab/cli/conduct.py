@@ -78,6 +78,9 @@ def conduct_cmd(
         str | None,
         typer.Option("--check-timeout", help="Deadline of every check, e.g. 30s (overrides each)."),
     ] = None,
+    teardown_timeout: Annotated[str, typer.Option(
+        "--teardown-timeout", help="How long teardown waits for everything to be gone, e.g. 2m.",
+    )] = "5m",
     allow_commands: AllowCommandsOpt = False,
     output: OutputOpt = Format.table,
 ) -> None:
@@ -119,6 +122,7 @@ def conduct_cmd(
         events_file=events,
         experiments_dir=settings(ctx).experiments_dir,
         check_timeout=duration_flag("--check-timeout", check_timeout),
+        teardown_timeout=duration_flag("--teardown-timeout", teardown_timeout) or 0.0,
         allow_commands=allow_commands,
     )
     run_and_report(request, junit, output, html=html)
@@ -159,6 +163,12 @@ def down_cmd(
     instance: InstanceOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    timeout: Annotated[str, typer.Option(
+        "--timeout", help="How long to wait for everything to be gone, e.g. 5m.")] = "2m",
+    force_finalizers: Annotated[bool, typer.Option(
+        "--force-finalizers",
+        help="Remove the finalizers of objects still held after 15s (may strand what they guard).",
+    )] = False,
     output: OutputOpt = Format.table,
 ) -> None:
     """Remove everything the runs of an experiment left on its clusters (safe to re-run).
@@ -168,6 +178,7 @@ def down_cmd(
     \b
       lab down hello-app
       lab down hello-app --instance second
+      lab down hello-app --force-finalizers
     """
     from illm_lab import lifecycle
 
@@ -180,6 +191,8 @@ def down_cmd(
         experiments_dir=settings(ctx).experiments_dir,
         on_event=ui.engine_event,
         on_warning=ui.warn,
+        timeout=duration_flag("--timeout", timeout),
+        force_finalizers=force_finalizers,
     )
     show(output, result, lambda: ui.down_summary(result))
 

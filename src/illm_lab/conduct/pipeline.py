@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from illm_lab.base import events as ev
-from illm_lab.base.errors import InputError, LabError, UsageError
+from illm_lab.base.errors import InputError, LabError, StorageError, UsageError
 from illm_lab.base.steps import Steps
 from illm_lab.catalog import Entry
 from illm_lab.catalog.params import masked
@@ -94,8 +94,9 @@ def _keep(report: ConductReport, emit: ev.Emit) -> None:
     """Keep the finished report for `lab report` (`<state dir>/reports/<run id>.json`, 0600)."""
     try:
         kept_reports.save(report.as_dict())
-    except OSError as exc:
-        note = f"the report was not kept for `lab report`: {exc.strerror or type(exc).__name__}"
+    except (OSError, StorageError) as exc:
+        why = exc.message if isinstance(exc, StorageError) else exc.strerror or type(exc).__name__
+        note = f"the report was not kept for `lab report`: {why}"
         emit(ev.Event(ev.MESSAGE, report.experiment, {"message": note, "notice": True}))
 
 

@@ -47,6 +47,7 @@ def delete_instance(
     deadline: float | None = None,
     on_event: OnEngineEvent | None = None,
     ledger: Ledger | None = None,
+    force_finalizers: bool = False,
 ) -> RemovalResult:
     """Delete everything the runs of an instance left (a run of its own in the ledger): the
     objects first, then the clusters lab created for it (never an `existing` one)."""
@@ -56,7 +57,7 @@ def delete_instance(
     ledger = ledger or Ledger()
     with ledger.start(entry.experiment, {}, instance=inventory.instance, command="delete") as run:
         return remove_everything(run, ledger, inventory, targets=targets, deadline=deadline,
-                                 on_event=on_event)
+                                 on_event=on_event, force_finalizers=force_finalizers)
 
 
 def remove_everything(
@@ -68,6 +69,7 @@ def remove_everything(
     clusters: Mapping[str, Cluster] | None = None,
     deadline: float | None = None,
     on_event: OnEngineEvent | None = None,
+    force_finalizers: bool = False,
 ) -> RemovalResult:
     """`remove_outstanding`, then delete the clusters the instance's runs created. The objects on
     such a cluster go with it, so a cluster that no longer answers (or was half-created) does
@@ -77,7 +79,8 @@ def remove_everything(
     emit = on_event or (lambda _e: None)
     created = ledger.created_clusters(inventory.instance)
     result = remove_outstanding(run, ledger, inventory, targets=targets, clusters=clusters,
-                                deadline=deadline, on_event=emit, tolerate=set(created))
+                                deadline=deadline, on_event=emit, tolerate=set(created),
+                                force_finalizers=force_finalizers)
     result.clusters = remove_created(run, ledger, inventory.instance,
                                      note=lambda m: emit(Note(m)))
     return result
@@ -93,12 +96,13 @@ def remove_outstanding(
     deadline: float | None = None,
     on_event: OnEngineEvent | None = None,
     tolerate: Collection[str] = (),
+    force_finalizers: bool = False,
 ) -> RemovalResult:
     """Inside an open run: per cluster role, delete the objects the ledger names (intents
     included: a killed run may have sent them) and those carrying the instance label. Clusters
     are reached through `clusters`, else `targets`, else as the ledger recorded them. For the
     roles in `tolerate` (clusters lab created and will delete next) a cluster or kubeconfig
-    error skips the role instead of failing."""
+    error skips the role instead of failing. `force_finalizers`: see `engine.holds`."""
     from illm_lab.base.errors import ClusterError, ConfigError
 
     emit = on_event or (lambda _e: None)
@@ -107,7 +111,8 @@ def remove_outstanding(
         if not outstanding.refs:
             continue  # nothing recorded there: no need to reach the cluster at all
         try:
-            _remove_role(run, role, outstanding, inventory, result, targets, clusters, deadline, emit)
+            _remove_role(run, role, outstanding, inventory, result, targets, clusters,
+                         deadline, emit, force_finalizers)
         except (ClusterError, ConfigError) as exc:
             if role not in tolerate:
                 raise
@@ -126,6 +131,7 @@ def _remove_role(
     clusters: Mapping[str, Cluster] | None,
     deadline: float | None,
     emit: OnEngineEvent,
+    force_finalizers: bool,
 ) -> None:
     from illm_lab.engine import prune as pruning
 
@@ -146,7 +152,7 @@ def _remove_role(
         refs = pruning.stale([], outstanding.refs, live)
         removals = pruning.delete_all(
             cluster, refs, deadline=deadline, recorder=run.recorder(role), on_event=emit,
-            role=role,
+            role=role, force_finalizers=force_finalizers,
         )
         result.removed += [{"cluster": role, **r.as_dict()} for r in removals]
     finally:

@@ -29,7 +29,8 @@ from typing import Protocol
 
 from illm_lab.base.errors import ClusterError, LabError
 from illm_lab.base.identity import ObjectRef
-from illm_lab.engine.events import ObjectDeleted, OnEngineEvent, PhaseStarted
+from illm_lab.engine import holds
+from illm_lab.engine.events import Note, ObjectDeleted, OnEngineEvent, PhaseStarted
 from illm_lab.engine.inventory import Inventory
 from illm_lab.engine.order import Phase
 from illm_lab.kube import Cluster
@@ -112,11 +113,13 @@ def delete_all(
     recorder: DeleteRecorder | None = None,
     on_event: OnEngineEvent | None = None,
     role: str = "target",
+    force_finalizers: bool = False,
 ) -> list[Removal]:
     """Delete `refs` (see the module's docstring for the order) and wait until each is gone;
     `deadline` is a `time.monotonic()` value (default: two minutes from now). The intent for all
     of them is recorded before the first request. Raises a ClusterError naming the objects that
-    could not be deleted, after trying all of them."""
+    could not be deleted (and what holds each), after trying all of them. `force_finalizers`:
+    remove the finalizers of what is still held after a grace (`engine.holds`)."""
     emit = on_event or (lambda _e: None)
     end = deadline if deadline is not None else time.monotonic() + DEFAULT_DEADLINE
     unique = {r.key: r for r in refs}
@@ -125,7 +128,7 @@ def delete_all(
         return removals
     if recorder is not None:
         recorder.intend_delete(sorted(unique.values()))
-    one = _Deletion(cluster, end, emit)
+    one = _Deletion(cluster, end, emit, force_finalizers)
     namespaces = {r.name for r in unique.values() if r.kind == "Namespace" and not r.namespace}
     cascaded = [r for r in unique.values() if r.namespace in namespaces]
     direct = [r for r in unique.values() if r.namespace not in namespaces]
@@ -158,8 +161,10 @@ class _Deletion:
     """The three requests of one object's removal, each a Removal and never an exception:
     `present` (is it there?), `send` (the DELETE), `confirm` (wait until it is gone)."""
 
-    def __init__(self, cluster: Cluster, end: float, emit: OnEngineEvent) -> None:
+    def __init__(self, cluster: Cluster, end: float, emit: OnEngineEvent,
+                 force_finalizers: bool = False) -> None:
         self.cluster, self.end, self.emit = cluster, end, emit
+        self.force_finalizers = force_finalizers
 
     def send(self, ref: ObjectRef) -> Removal:
         try:
@@ -176,15 +181,30 @@ class _Deletion:
         if sent.action == "deleted":
             ref = sent.ref
             try:
-                res = self.cluster.resource(ref.api_version, ref.kind)
-                self.cluster.wait_deleted(res, ref, deadline=self.end)
+                self._wait(ref)
             except (kerrors.UnknownKind, kerrors.NotFound):
                 pass  # the kind itself went (its CRD deleted): so did the object
+            except kerrors.WaitTimeout as exc:
+                return Removal(ref, "failed", holds.timed_out(exc, self.cluster, ref))
             except LabError as exc:
                 return Removal(ref, "failed", str(exc))
         if sent.action != "failed":
             self.emit(ObjectDeleted(sent.ref, sent.action))
         return sent
+
+    def _wait(self, ref: ObjectRef) -> None:
+        """Wait until `ref` is gone. Asked to force finalizers, give it `holds.FORCE_GRACE`
+        seconds first, then remove what holds it and wait for the rest of the deadline."""
+        res = self.cluster.resource(ref.api_version, ref.kind)
+        if self.force_finalizers:
+            try:
+                self.cluster.wait_deleted(
+                    res, ref, deadline=min(self.end, time.monotonic() + holds.FORCE_GRACE))
+                return
+            except kerrors.WaitTimeout as exc:
+                for line in holds.let_go(self.cluster, ref, exc.last):
+                    self.emit(Note(f"{line} (--force-finalizers)"))
+        self.cluster.wait_deleted(res, ref, deadline=self.end)
 
     def present(self, ref: ObjectRef) -> Removal:
         try:

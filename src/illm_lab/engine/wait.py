@@ -25,10 +25,10 @@ from typing import Any
 
 from illm_lab.base.errors import LabError
 from illm_lab.base.identity import ObjectRef
-from illm_lab.engine import readiness
+from illm_lab.engine import nodes, readiness
 from illm_lab.engine.diagnosis import FOLLOWED_KINDS, Diagnosis, pod_selector
 from illm_lab.engine.events import OnEngineEvent, WaitDone, WaitStarted
-from illm_lab.engine.pods import EarlyFailure
+from illm_lab.engine.pods import EarlyFailure, is_ready
 from illm_lab.kube import Cancel, Cluster
 from illm_lab.kube.errors import WaitFailed, WaitTimeout
 
@@ -120,6 +120,9 @@ def _wait_following_pods(
         raise WaitFailed(_line(ref, obj, f"cancelled (last status: {last.status})"))
     waited = time.monotonic() - started
     reason = diag.assess().reason or f"last status: {last.status}"
+    silent = nodes.silent_nodes(cluster, [p for p in diag.pods.values() if not is_ready(p)])
+    if silent:  # why its pods do not start: only a node's kubelet can start them
+        reason += f"; pods bound to {'; '.join(silent)}"
     waiting_for = what or readiness.describe(ref.kind)
     raise WaitTimeout(
         _line(ref, obj, f"{reason}; timed out after {waited:.1f}s waiting for {waiting_for}"),

@@ -27,6 +27,7 @@ from illm_lab.kube.transport import Transport
 
 FIELD_MANAGER = "illm-lab"
 APPLY_PATCH = "application/apply-patch+yaml"  # JSON is YAML: the body is sent as JSON bytes
+MERGE_PATCH = "application/merge-patch+json"
 
 
 class Cluster:
@@ -288,6 +289,8 @@ class Cluster:
         return True
 
     def wait_deleted(self, res: Resource, ref: ObjectRef, *, deadline: float) -> None:
+        """Return once the object is gone; raise WaitTimeout (carrying the last version seen)
+        at `deadline`."""
         last: dict[str, Any] | None = None
         started = time.monotonic()
         for obj in watch.observe(self.transport, res, ref.name, ref.namespace, deadline=deadline):
@@ -300,8 +303,41 @@ class Cluster:
         seen = f"still present ({holders}{', phase ' + str(phase) if phase else ''})"
         raise errors.WaitTimeout(
             f"timed out after {time.monotonic() - started:.0f}s waiting for {ref} to be deleted; "
-            f"last seen: {seen}"
+            f"last seen: {seen}", last=last,
         )
+
+    def remove_finalizers(self, ref: ObjectRef) -> bool:
+        """Drop every finalizer of the object (a JSON merge patch setting them to null); False
+        if it was already gone."""
+        res = self.resource(ref.api_version, ref.kind)
+        body = json.dumps({"metadata": {"finalizers": None}}).encode()
+        try:
+            self.transport.request("PATCH", res.path(_ns(res, ref.namespace), ref.name), body=body,
+                                   content_type=MERGE_PATCH, ref=ref)
+        except errors.NotFound:
+            return False
+        return True
+
+    def namespaced_resources(self) -> builtins.list[Resource]:
+        """Every namespaced kind the server lists (each group's preferred version): what may
+        hold a Namespace being deleted."""
+        out: dict[tuple[str, str], Resource] = {}
+        for api_version in self.preferred_versions():
+            for res in self.discovery.kinds(api_version):
+                group = api_version.rpartition("/")[0]
+                if res.namespaced and "list" in res.verbs:
+                    out.setdefault((group, res.kind), res)
+        return list(out.values())
+
+    def preferred_versions(self) -> builtins.list[str]:
+        """`v1` and each API group's preferred group/version."""
+        groups = self.transport.request("GET", "/apis").json() or {}
+        out = ["v1"]
+        for group in groups.get("groups") or []:
+            preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+            if preferred:
+                out.append(str(preferred))
+        return out
 
 
 def connect(

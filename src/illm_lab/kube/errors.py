@@ -94,7 +94,15 @@ class UnknownKind(ClusterError):
 
 
 class WaitTimeout(ClusterError):
-    """A wait reached its deadline; the message names what and the last status seen."""
+    """A wait reached its deadline; the message names what and the last status seen.
+
+    `last` is the last version of the object the wait saw (None: none seen), so that a caller
+    can say what holds it."""
+
+    def __init__(self, message: str, *, last: dict[str, Any] | None = None,
+                 detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.last = last
 
 
 class WaitFailed(ClusterError):

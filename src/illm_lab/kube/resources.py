@@ -24,6 +24,7 @@ class Resource:
     kind: str
     plural: str
     namespaced: bool
+    verbs: frozenset[str] = frozenset()
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
         """The URL path of the collection (or of one object when `name` is given)."""
@@ -52,6 +53,10 @@ class Discovery:
                 "(is its CRD installed and Established?)"
             )
         return kinds[kind]
+
+    def kinds(self, api_version: str) -> list[Resource]:
+        """Every kind `api_version` serves (none if the server does not serve it)."""
+        return list(self._group_version(api_version, refresh=False).values())
 
     def invalidate(self, api_version: str | None = None) -> None:
         with self._guard:
@@ -84,6 +89,7 @@ class Discovery:
                 kinds[str(item.get("kind"))] = Resource(
                     api_version=api_version, kind=str(item.get("kind")), plural=name,
                     namespaced=bool(item.get("namespaced")),
+                    verbs=frozenset(str(v) for v in item.get("verbs") or []),
                 )
             with self._guard:
                 self._cache[api_version] = kinds

@@ -39,14 +39,17 @@ class Budget:
         self.attempt = 0
         self.connect_failures = 0
 
-    def next_delay(self, *, retry_after: float | None = None, connect: bool = False) -> float | None:
-        """The delay before trying again, or None when the budget is spent."""
+    def next_delay(
+        self, *, retry_after: float | None = None, connect: bool = False, patient: bool = False
+    ) -> float | None:
+        """The delay before trying again, or None when the budget is spent. `patient` (a server
+        restarting): only the time budget limits the attempts."""
         self.attempt += 1
         if connect:
             self.connect_failures += 1
             if self.connect_failures >= self.policy.connect_attempts:
                 return None
-        if self.attempt >= self.policy.attempts:
+        if self.attempt >= self.policy.attempts and not patient:
             return None
         delay = self.policy.delay(self.attempt, retry_after)
         if time.monotonic() + delay - self.started > self.policy.budget:

@@ -64,6 +64,7 @@ class Transport:
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.connect_deadline = connect_deadline
+        self.answered = False  # has the server answered any request of this process yet?
         self.api = ApiClient(configuration)
         self.api.user_agent = "illm-lab"
         self._pool = self.api.rest_client.pool_manager
@@ -130,16 +131,21 @@ class Transport:
                 )
                 if isinstance(exc, urllib3.exceptions.SSLError):
                     raise self.unreachable(exc, ref) from None
-                delay = budget.next_delay(connect=connect)
-                if delay is None or (connect and time.monotonic() + delay >= connect_by):
+                # A server that answered this process before and now refuses is restarting (an
+                # upgrade, a crash): worth the whole budget. One that never answered is a wrong
+                # address or a cluster that is down: say so within seconds.
+                restarting = connect and self.answered
+                delay = budget.next_delay(connect=connect and not restarting, patient=restarting)
+                if delay is None or (connect and not restarting and time.monotonic() + delay >= connect_by):
                     raise self.unreachable(exc, ref) from None
-                if not connect:  # the server was reached: the next attempt gets a whole deadline
+                if not connect or restarting:  # the next attempt gets a whole connect deadline
                     connect_by = time.monotonic() + delay + self.connect_deadline
                 time.sleep(delay)  # backoff between attempts, not a readiness poll
                 continue
             finally:
                 with self._lock:
                     self.counts[method] += 1
+            self.answered = True
             if raw.status < 400 or not raise_for_status:
                 return Response(raw.status, raw.headers, raw.data or b"")
             err = errors.from_status(

@@ -228,8 +228,12 @@ class Lock:
                 f"another lab run of {instance!r} is in progress (pid {holder}); wait for it "
                 "or stop it first"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            os.close(fd)  # releases the lock
+            raise
         self._fd = fd
 
     def release(self) -> None:

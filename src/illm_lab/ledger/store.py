@@ -57,7 +57,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from illm_lab.base.errors import ConfigError, UsageError
+from illm_lab.base.errors import ConfigError, StorageError, UsageError
 from illm_lab.base.identity import ObjectRef
 from illm_lab.base.paths import ensure_private_dir, state_dir
 from illm_lab.catalog.params import masked
@@ -109,9 +109,13 @@ class Ledger:
     ) -> Run:
         """Open a new run of `instance`, holding its lock; params are stored masked. Old finished
         runs of the instance that hold nothing any more are forgotten first."""
-        ensure_private_dir(self.runs_dir)
-        lock = Lock(ensure_private_dir(self.locks_dir) / f"{instance}.lock")
-        lock.acquire(instance)
+        try:
+            ensure_private_dir(self.runs_dir)
+            lock = Lock(ensure_private_dir(self.locks_dir) / f"{instance}.lock")
+            lock.acquire(instance)
+        except OSError as exc:  # nothing is done before the run can be recorded
+            raise StorageError(f"cannot write lab's state: {exc.strerror or exc}",
+                               where=str(self.root)) from None
         stamp = datetime.datetime.now(tz=datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         run_id = f"{stamp}-{instance}-{secrets.token_hex(3)}"
         data: dict[str, Any] = {
