@@ -245,19 +245,19 @@ def measure_real_faults(plan: Plan, real: RealTarget | None) -> dict[str, Any]:
             progress("full state dir (tier 2)")
             found += cluster_faults.disk_full_trials(path / "work", path / "small")
     if real is not None:
+        with workdir() as path:
+            progress("finalizer (real cluster)")
+            found.append(cluster_faults.finalizer_trial(path, real))
         steps = ["deploy"] if plan.smoke else ["deploy", "checks", "teardown"]
         if real.workdir is not None:
+            with workdir() as path:  # first: it needs a control plane no outage has shaken
+                progress("kubelet stopped (tier 3)")
+                found.append(cluster_faults.kubelet_trial(path, real, real.workdir))
             for step in steps:
                 for _ in plan.scheduled_seeds:
                     with workdir() as path:
                         progress(f"API server killed at {step} (tier 3)")
                         found.append(cluster_faults.apiserver_trial(path, real, real.workdir, step))
-            with workdir() as path:
-                progress("kubelet stopped (tier 3)")
-                found.append(cluster_faults.kubelet_trial(path, real, real.workdir))
-        with workdir() as path:
-            progress("finalizer (real cluster)")
-            found.append(cluster_faults.finalizer_trial(path, real))
     return {"trials": [t.as_dict() for t in found]}
 
 

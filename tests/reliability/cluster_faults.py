@@ -21,11 +21,14 @@ same trials for docs/reliability.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +92,40 @@ def component(workdir: Path, action: str, name: str, *, kill: bool = False) -> N
     subprocess.run(argv, check=True, capture_output=True, timeout=60)
 
 
+RESTARTED = ("kube-controller-manager", "kube-scheduler", "kube-proxy")
+
+
+@contextlib.contextmanager
+def restarting(workdir: Path) -> Iterator[list[str]]:
+    """While the block runs, start again each of RESTARTED that exited — as the kubelet or
+    systemd does on a real control plane: the controller manager and the scheduler exit when
+    they lose their leader lease, which an API server outage of a few seconds can cause. Yields
+    the names started (a component is also started once more at the end if it exited)."""
+    started: list[str] = []
+    done = threading.Event()
+
+    def revive() -> None:
+        status = json.loads(subprocess.run([str(SCRIPT), "status", "--workdir", str(workdir)],
+                                           check=True, capture_output=True, text=True).stdout)
+        for name in RESTARTED:
+            if status["processes"].get(name) is False:
+                component(workdir, "start", name)
+                started.append(name)
+
+    def loop() -> None:
+        while not done.wait(1.0):  # a supervisor's period, not a readiness poll
+            revive()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield started
+    finally:
+        done.set()
+        thread.join()
+        revive()
+
+
 def _lab_down(stack: Any, name: str, env: dict[str, str], *extra: str) -> LabRun:
     return run_lab(["--experiments-dir", str(stack.catalog), "down", name,
                     "--kubeconfig", str(stack.kubeconfig), "--context", stack.real[1], *extra], env=env)
@@ -109,12 +146,13 @@ def apiserver_trial(workdir: Path, real: RealTarget, cluster_dir: Path, step: st
         args = conduct_args(stack, name, "--events", str(events), "--teardown-timeout", "90s")
         proc = start_lab(args, env=env)
         try:
-            reached = wait_for_step(proc, events, step, timeout=120)
-            if reached:
-                component(cluster_dir, "stop", "kube-apiserver", kill=True)
-                time.sleep(outage)  # the length of the outage is part of the trial's design
-                component(cluster_dir, "start", "kube-apiserver")
-            run = trial.saw("conduct", finish(proc, args, timeout=300))
+            with restarting(cluster_dir) as revived:
+                reached = wait_for_step(proc, events, step, timeout=120)
+                if reached:
+                    component(cluster_dir, "stop", "kube-apiserver", kill=True)
+                    time.sleep(outage)  # the length of the outage is part of the trial's design
+                    component(cluster_dir, "start", "kube-apiserver")
+                run = trial.saw("conduct", finish(proc, args, timeout=300))
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -123,7 +161,7 @@ def apiserver_trial(workdir: Path, real: RealTarget, cluster_dir: Path, step: st
         trial.expected = reached and (
             (run.exit_code == 0 and report.get("verdict") == "passed")
             or (run.exit_code in (1, 3) and len(run.error_lines) <= 1))
-        trial.detail = f"conduct verdict {report.get('verdict')}"
+        trial.detail = f"conduct verdict {report.get('verdict')}; restarted: {', '.join(revived) or 'none'}"
         down = trial.saw("down", _lab_down(stack, name, env))
         trial.expected = trial.expected and down.exit_code == 0
         trial.left = stack.lab_objects(name)
@@ -136,12 +174,13 @@ def kubelet_trial(workdir: Path, real: RealTarget, cluster_dir: Path) -> FaultTr
     name = f"relia-k{uuid.uuid4().hex[:6]}"
     with tier3(workdir, real.kubeconfig, real.context, [name], real.params, timeout="30s") as stack:
         env = lab_env(workdir / "lab")
-        component(cluster_dir, "stop", "kubelet")
-        try:
-            args = conduct_args(stack, name, "--teardown-timeout", "20s")
-            run = trial.saw("conduct", run_lab(args, env=env))
-        finally:
-            component(cluster_dir, "start", "kubelet")
+        with restarting(cluster_dir):
+            component(cluster_dir, "stop", "kubelet")
+            try:
+                args = conduct_args(stack, name, "--teardown-timeout", "20s")
+                run = trial.saw("conduct", run_lab(args, env=env))
+            finally:
+                component(cluster_dir, "start", "kubelet")
         said = run.stderr + json.dumps(_report(run))
         trial.detail = said[-3000:]
         # the node is named: by the deploy once its lease is two renewals late, by teardown

@@ -27,19 +27,19 @@ def _local(cluster: RealCluster) -> Path:
 
 @pytest.mark.cluster
 @pytest.mark.slow
+def test_a_stopped_kubelet_is_named_and_a_later_down_finishes(real_cluster: RealCluster,
+                                                                tmp_path: Path) -> None:
+    trial = kubelet_trial(tmp_path, RealTarget.of(real_cluster), _local(real_cluster))
+    assert trial.correct, "\n".join(map(str, [*trial.runs, trial.detail]))
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
 @pytest.mark.parametrize("step", ["deploy", "checks", "teardown"])
 def test_a_conduct_survives_its_api_server_being_killed(real_cluster: RealCluster, tmp_path: Path,
                                                          step: str) -> None:
     trial = apiserver_trial(tmp_path, RealTarget.of(real_cluster), _local(real_cluster), step)
     assert trial.correct, trial.as_dict()
-
-
-@pytest.mark.cluster
-@pytest.mark.slow
-def test_a_stopped_kubelet_is_named_and_a_later_down_finishes(real_cluster: RealCluster,
-                                                                tmp_path: Path) -> None:
-    trial = kubelet_trial(tmp_path, RealTarget.of(real_cluster), _local(real_cluster))
-    assert trial.correct, "\n".join(map(str, [*trial.runs, trial.detail]))
 
 
 @pytest.mark.cluster

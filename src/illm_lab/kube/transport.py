@@ -15,6 +15,7 @@ so a 409 or 422 reaches the caller at once and a 429/5xx/reset is retried within
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import Counter
@@ -126,10 +127,13 @@ class Transport:
                     retries=False, preload_content=True, redirect=False,
                 )
             except (urllib3.exceptions.HTTPError, OSError) as exc:
+                # a handshake cut short is a connection failure too: a load balancer or relay in
+                # front of a restarting server accepts the TCP connection, then closes it
                 connect = isinstance(
                     exc, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
+                    | urllib3.exceptions.SSLError
                 )
-                if isinstance(exc, urllib3.exceptions.SSLError):
+                if _bad_certificate(exc):
                     raise self.unreachable(exc, ref) from None
                 # A server that answered this process before and now refuses is restarting (an
                 # upgrade, a crash): worth the whole budget. One that never answered is a wrong
@@ -231,8 +235,27 @@ def _describe_transport_error(exc: BaseException) -> str:
         return "connection timed out"
     if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
         return "no answer in time (read timeout)"
-    if isinstance(exc, urllib3.exceptions.SSLError):
+    if _bad_certificate(exc):
         return "TLS handshake failed (check the kubeconfig's certificate authority)"
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return "the connection closed during the TLS handshake"
     if isinstance(exc, urllib3.exceptions.ProtocolError):
         return "connection reset"
     return type(exc).__name__
+
+
+def _bad_certificate(exc: BaseException) -> bool:
+    """A TLS failure that trying again cannot mend: the server's certificate is not trusted (or
+    not for this host), as opposed to a handshake cut short."""
+    if not isinstance(exc, urllib3.exceptions.SSLError):
+        return False
+    seen: BaseException | None = exc
+    for _ in range(5):  # the ssl error sits in the urllib3 error's args or cause
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError) or any(
+                isinstance(a, ssl.SSLCertVerificationError) for a in seen.args):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return "certificate" in text or "hostname" in text or "wrong version number" in text
