@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from illm_lab.base.identity import ObjectRef
@@ -24,6 +24,7 @@ from illm_lab.ledger import Ledger, Outstanding, Run
 from illm_lab.rendering.render import RenderedComponent, Rendering, render
 
 if TYPE_CHECKING:
+    from illm_lab.engine.diff import ObjectDiff
     from illm_lab.kube import Cluster
 
 
@@ -358,16 +359,16 @@ def diff_experiment(
     instance: str | None = None,
     force_conflicts: bool = False,
     ledger: Ledger | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ObjectDiff]:
     """Per object: create | change | unchanged | delete (would be pruned), with a unified diff."""
     from illm_lab.engine import prune as pruning
     from illm_lab.engine.apply import plan
-    from illm_lab.engine.diff import diff
+    from illm_lab.engine.diff import ObjectDiff, diff
 
     rendering = render(entry, params)
     inventory = Inventory(entry.name, instance or instance_id(entry.name))
     before = (ledger or Ledger()).outstanding(inventory.instance)
-    out: list[dict[str, Any]] = []
+    out: list[ObjectDiff] = []
     for role in roles_of(rendering):
         with connect(targets[role]) as cluster:
             # Charts are rendered against the live cluster exactly as `apply` renders them, or
@@ -377,13 +378,12 @@ def diff_experiment(
             pairs = [(NAMESPACES_COMPONENT, rendering.namespaces.get(role, []))]
             pairs += [(c.name, c.objects) for c in rendering.components if c.cluster == role]
             desired = plan(pairs, inventory)
-            out += [{"cluster": role, **d.as_dict()}
+            out += [replace(d, cluster=role)
                     for d in diff(cluster, desired, force_conflicts=force_conflicts)]
             kept = ([d.ref for d in desired] + _workflow_refs(rendering, role, inventory)
                     + _kept_hooks(rendering, role, inventory))
             previous = before[role].refs if role in before else []
             types = {(r.api_version, r.kind) for r in [*kept, *previous]}
             for ref in pruning.stale(kept, previous, pruning.labelled(cluster, inventory, types)):
-                out.append({"cluster": role, **ref.as_dict(), "component": "", "action": "delete",
-                            "diff": ""})
+                out.append(ObjectDiff(ref, "", "delete", "", cluster=role))
     return out

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from illm_lab.engine import events as ev
 from illm_lab.ui.console import _cell, err, escape, info, out, state, table, text
 
+if TYPE_CHECKING:  # the core's result types; their modules load only when a command runs
+    from illm_lab.authoring.lint import LintResult
+    from illm_lab.deploy.deployment import DeployResult
+    from illm_lab.engine.diff import ObjectDiff
 
-def lint_report(results: list[dict[str, Any]]) -> None:
+
+def lint_report(results: list[LintResult]) -> None:
     """Findings on stderr (errors always, warnings and notes unless --quiet), a verdict per
     experiment on stdout. Notes caused by charts missing from the cache fold into one summary
     line with the command that fixes them, unless -v."""
@@ -20,18 +25,17 @@ def lint_report(results: list[dict[str, Any]]) -> None:
     uncached: dict[str, set[str]] = {}  # chart -> experiments using it
     folded: set[str] = set()  # experiments with folded notes
     for res in results:
-        for f in res["findings"]:
-            if f.get("topic") == CHART_NOT_CACHED and not state.verbose:
-                folded.add(res["experiment"])
-                if f.get("subject"):
-                    uncached.setdefault(f["subject"], set()).add(res["experiment"])
+        for finding in res.findings:
+            if finding.topic == CHART_NOT_CACHED and not state.verbose:
+                folded.add(res.experiment)
+                if finding.subject:
+                    uncached.setdefault(finding.subject, set()).add(res.experiment)
                 continue
-            line = f"{f['where']}: {f['severity']}: {f['message']}"
-            if f["severity"] == "error" or not state.quiet:
-                err.print(escape(line), highlight=False)
-        errors = sum(f["severity"] == "error" for f in res["findings"])
-        verdict = "ok" if res["ok"] else "FAILED"
-        out.print(f"{res['experiment']}: {verdict} ({res['objects']} objects, {errors} errors)",
+            if finding.severity == "error" or not state.quiet:
+                err.print(escape(str(finding)), highlight=False)
+        errors = sum(f.severity == "error" for f in res.findings)
+        verdict = "ok" if res.ok else "FAILED"
+        out.print(f"{res.experiment}: {verdict} ({res.objects} objects, {errors} errors)",
                   highlight=False)
     if uncached and not state.quiet:
         experiments = sorted(folded)
@@ -70,25 +74,26 @@ def engine_event(event: Any) -> None:
     err.print(escape(line), highlight=False)
 
 
-def apply_summary(result: dict[str, Any]) -> None:
-    counts = ", ".join(f"{n} {action}" for action, n in sorted(result["counts"].items())) or "nothing"
+def apply_summary(result: DeployResult) -> None:
+    counts = ", ".join(f"{n} {action}" for action, n in sorted(result.counts().items())) or "nothing"
     out.print(
-        escape(f"{result['experiment']} (instance {result['instance']}): {counts} "
-               f"in {result['seconds']:.1f}s — run {result['run']}"),
+        escape(f"{result.experiment} (instance {result.instance}): {counts} "
+               f"in {result.seconds:.1f}s — run {result.run_id}"),
         highlight=False,
     )
 
 
-def diff_report(items: list[dict[str, Any]]) -> None:
+def diff_report(items: list[ObjectDiff]) -> None:
     """Unified diffs on stdout, then one line per object that changes."""
     for item in items:
-        if item["diff"]:
-            text(item["diff"])
+        if item.diff:
+            text(item.diff)
     for item in items:
-        if item["action"] != "unchanged":
-            where = f"{item['namespace']}/{item['name']}" if item.get("namespace") else item["name"]
-            out.print(escape(f"{item['action']}: {item['kind']} {where}"), highlight=False)
-    changed = sum(1 for i in items if i["action"] != "unchanged")
+        if item.action != "unchanged":
+            ref = item.ref
+            where = f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
+            out.print(escape(f"{item.action}: {ref.kind} {where}"), highlight=False)
+    changed = sum(1 for i in items if i.action != "unchanged")
     info(f"{changed} of {len(items)} objects would change")
 
 
