@@ -20,7 +20,7 @@ from illm_lab.base import events, paths
 from illm_lab.base.errors import UsageError, worst_exit_code
 from illm_lab.conduct.interrupts import Interrupts
 from illm_lab.conduct.options import ConductOptions
-from illm_lab.conduct.report import ConductReport
+from illm_lab.reports.conduct import ConductReport
 
 
 @dataclass

@@ -11,8 +11,8 @@ from illm_lab import __version__
 from illm_lab.base.yamlio import dump
 from illm_lab.catalog import Entry, fingerprint
 from illm_lab.catalog.params import masked
-from illm_lab.conduct.report import ConductReport
 from illm_lab.model.record import RECORD_FILE, RecordCheck, RecordCluster, RecordMetric, ValidationRecord
+from illm_lab.reports.conduct import ConductReport
 
 
 def params_hash(entry: Entry, params: dict[str, Any]) -> str:

@@ -21,10 +21,10 @@ from illm_lab.catalog import Entry
 from illm_lab.conduct.interrupts import Interrupts
 from illm_lab.conduct.live import LiveRun, Session
 from illm_lab.conduct.options import ConductOptions
-from illm_lab.conduct.report import ConductReport
 from illm_lab.config.selection import Target
 from illm_lab.engine import events as engine_events
 from illm_lab.rendering.render import Rendering
+from illm_lab.reports.conduct import ConductReport
 
 if TYPE_CHECKING:
     from illm_lab.conduct.checking import CheckSession

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the core's result types; their modules load only when a com
     from illm_lab.authoring.lint import LintResult
     from illm_lab.deploy.deployment import DeployResult
     from illm_lab.engine.diff import ObjectDiff
+    from illm_lab.reports.conduct import ConductReport
 
 
 def lint_report(results: list[LintResult]) -> None:
@@ -195,32 +196,37 @@ class _Elapsed:
                                 for exp, (step, t0) in list(self.current.items())))
 
 
-def conduct_summary(reports: list[dict[str, Any]]) -> None:
+def conduct_summary(reports: list[ConductReport]) -> None:
     """A table of checks per experiment, comparison metrics side by side, and the verdicts."""
     for rep in reports:
-        if rep.get("plan") and rep["verdict"] == "planned":
-            out.print(f"plan for {rep['experiment']} (instance {rep['instance']}):", highlight=False)
-            text(_yaml(rep["plan"]))
+        if rep.plan and rep.verdict == "planned":
+            out.print(f"plan for {rep.experiment} (instance {rep.instance}):", highlight=False)
+            text(_yaml(rep.plan))
             continue
-        if rep["checks"]:
-            rows = [["PASS" if c["passed"] else "FAIL", c.get("checkpoint") or "", c["name"], c["type"],
-                     f"{c['durationSeconds']:.1f}s", c["message"]] for c in rep["checks"]]
+        if rep.checks:
+            rows = [["PASS" if c.passed else "FAIL", c.checkpoint or "", c.name, c.type,
+                     f"{c.duration:.1f}s", c.message] for c in rep.checks]
             cols = ["", "CHECKPOINT", "CHECK", "TYPE", "TIME", "RESULT"]
-            if not any(c.get("checkpoint") for c in rep["checks"]):
+            if not any(c.checkpoint for c in rep.checks):
                 cols, rows = cols[:1] + cols[2:], [r[:1] + r[2:] for r in rows]
-            table(f"{rep['experiment']} — checks", cols, rows)
-        for metric in rep.get("metrics") or []:
-            unit = f" ({metric['unit']})" if metric.get("unit") else ""
-            rows = [[", ".join(f"{k}={v}" for k, v in sorted(s["labels"].items())) or "-", f"{s['value']:g}"]
-                    for s in metric["values"]]
-            if metric.get("error"):
-                rows = [["error", metric["error"]]]
-            table(f"{metric['name']}{unit}", ["SERIES", "VALUE"], rows)
+            table(f"{rep.experiment} — checks", cols, rows)
+        for metric in rep.metrics:
+            _metric_table(metric)
     for rep in reports:
-        tail = f" — {rep['error']}" if rep.get("error") else ""
-        kept = " (kept: lab down " + rep["experiment"] + " removes it)" if rep.get("kept") else ""
-        out.print(escape(f"{rep['experiment']}: {rep['verdict'].upper()} in {rep['durationSeconds']:.1f}s"
+        tail = f" — {rep.error}" if rep.error else ""
+        kept = " (kept: lab down " + rep.experiment + " removes it)" if rep.kept else ""
+        out.print(escape(f"{rep.experiment}: {rep.verdict.upper()} in {rep.duration:.1f}s"
                          f"{kept}{tail}"), highlight=False)
+
+
+def _metric_table(metric: dict[str, Any]) -> None:
+    """One comparison metric, as the workflow's query returned it (docs/reports.md)."""
+    unit = f" ({metric['unit']})" if metric.get("unit") else ""
+    rows = [[", ".join(f"{k}={v}" for k, v in sorted(s["labels"].items())) or "-", f"{s['value']:g}"]
+            for s in metric["values"]]
+    if metric.get("error"):
+        rows = [["error", metric["error"]]]
+    table(f"{metric['name']}{unit}", ["SERIES", "VALUE"], rows)
 
 
 def _yaml(data: Any) -> str:

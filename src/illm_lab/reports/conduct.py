@@ -1,6 +1,9 @@
 """The result of one conduct, and its JSON shape (`lab conduct -o json`, docs/reports.md).
 
-The shape is versioned (`schema: lab.illm.io/report/v1`); fields are only ever added.
+The shape is versioned (`schema: lab.illm.io/report/v1`); fields are only ever added. The type
+lives with the reporters rather than in `conduct`: the terminal view, the JUnit writer and
+`lab report` all read it, and `lab report` gets it back from a kept JSON file (`from_dict`), so
+only the JSON edge deals in dicts.
 """
 
 from __future__ import annotations
@@ -79,3 +82,31 @@ class ConductReport:
             "kept": self.kept,
             "error": self.error,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConductReport:
+        """The report `as_dict` wrote (a kept report, `reports.store`). Fields a report of an
+        older lab lacks take their defaults; the verdict and exit code are read back into the
+        state that yields them (the error's detail is never kept)."""
+        verdict = data.get("verdict")
+        error = data.get("error")
+        code = data.get("exitCode")
+        return cls(
+            experiment=str(data["experiment"]),
+            instance=str(data.get("instance") or ""),
+            run_id=data.get("run"),
+            started_at=str(data.get("startedAt") or ""),
+            duration=float(data.get("durationSeconds") or 0.0),
+            params=dict(data.get("params") or {}),
+            clusters=dict(data.get("clusters") or {}),
+            plan=dict(data.get("plan") or {}),
+            steps=[StepRecord.from_dict(s) for s in data.get("steps") or []],
+            checks=[CheckResult.from_dict(c) for c in data.get("checks") or []],
+            metrics=list(data.get("metrics") or []),
+            objects=dict(data.get("objects") or {}),
+            error=None if error is None else str(error),
+            error_code=code if error is not None and isinstance(code, int) else None,
+            interrupted=verdict == "interrupted",
+            kept=bool(data.get("kept")),
+            dry_run=verdict == "planned",
+        )
