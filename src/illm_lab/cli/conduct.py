@@ -197,7 +197,7 @@ def down_cmd(
         timeout=duration_flag("--timeout", timeout),
         force_finalizers=force_finalizers,
     )
-    show(output, result, lambda: ui.down_summary(result))
+    show(output, result.as_dict(), lambda: ui.down_summary(result))
 
 
 def status_cmd(

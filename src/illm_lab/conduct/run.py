@@ -207,10 +207,7 @@ class ConductRun:
                         deadline=time.monotonic() + self.options.teardown_timeout,
                         on_event=self.forward,
                     )
-                    step.message = (
-                        f"{sum(1 for r in removed.removed if r['action'] == 'deleted')} deleted"
-                        + "".join(f", cluster {c['name']} {c['action']}" for c in removed.clusters)
-                    )
+                    step.message = f"{removed.deleted} deleted{removed.clusters_text()}"
         except LabError as exc:
             if not report.error:
                 report.error, report.error_code = f"teardown: {exc}", exc.exit_code

@@ -37,7 +37,7 @@ def plan(request: HubRequest) -> dict[str, Any]:
 
 def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
     from illm_lab.base.errors import UsageError
-    from illm_lab.clusters import delete_by_name
+    from illm_lab.clusters import ClusterRemoval, delete_by_name
     from illm_lab.config import selection as targets
     from illm_lab.deploy.teardown import remove_everything
     from illm_lab.engine.inventory import Inventory
@@ -66,16 +66,13 @@ def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
                     run, ledger, Inventory(experiment.metadata.name, platform.INSTANCE),
                     targets=chosen, on_event=notes_to(steps),
                 )
-                result.update(removed.as_dict())
-                if not any(c["name"] == platform.CLUSTER for c in removed.clusters):
+                if not any(c.name == platform.CLUSTER for c in removed.clusters):
                     action = delete_by_name(platform.CLUSTER, note=steps.note)
                     if action != "gone":
-                        result["clusters"].append({"cluster": platform.ROLE, "name": platform.CLUSTER,
-                                                   "action": action})
+                        removed.clusters.append(ClusterRemoval(platform.ROLE, platform.CLUSTER, action))
+                result.update(removed.as_dict())
                 result["openbaoKeysRemoved"] = forget_keys()
-                deleted = sum(1 for r in result["removed"] if r["action"] == "deleted")
-                step.message = f"{deleted} objects deleted" + "".join(
-                    f", cluster {c['name']} {c['action']}" for c in result["clusters"])
+                step.message = f"{removed.deleted} objects deleted{removed.clusters_text()}"
         ok = True
     finally:
         steps.finish(ok)

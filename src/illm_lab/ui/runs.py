@@ -13,6 +13,7 @@ from illm_lab.ui.console import _cell, err, escape, info, out, state, table, tex
 if TYPE_CHECKING:  # the core's result types; their modules load only when a command runs
     from illm_lab.authoring.lint import LintResult
     from illm_lab.deploy.deployment import DeployResult
+    from illm_lab.deploy.teardown import DownResult
     from illm_lab.engine.diff import ObjectDiff
     from illm_lab.reports.conduct import ConductReport
 
@@ -235,16 +236,16 @@ def _yaml(data: Any) -> str:
     return dump(data)
 
 
-def down_summary(result: dict[str, Any]) -> None:
-    if result.get("message"):
-        info(result["message"])
+def down_summary(result: DownResult) -> None:
+    if result.removal is None:
+        info(result.message or "")
         return
-    deleted = sum(1 for r in result["removed"] if r["action"] == "deleted")
-    gone = len(result["removed"]) - deleted
-    out.print(escape(f"instance {result['instance']}: {deleted} deleted, {gone} already gone "
-                     f"(run {result['run']})"), highlight=False)
-    for cluster in result.get("clusters") or []:
-        out.print(escape(f"cluster {cluster['name']} ({cluster['provider']}): {cluster['action']}"),
+    removal = result.removal
+    gone = len(removal.removed) - removal.deleted
+    out.print(escape(f"instance {result.instance}: {removal.deleted} deleted, {gone} already gone "
+                     f"(run {removal.run_id})"), highlight=False)
+    for cluster in removal.clusters:
+        out.print(escape(f"cluster {cluster.name} ({cluster.provider}): {cluster.action}"),
                   highlight=False)
 
 
