@@ -24,6 +24,7 @@ from illm_lab.reports.conduct import ConductReport
 
 if TYPE_CHECKING:
     from illm_lab.deploy.teardown import DownResult
+    from illm_lab.ledger.status import StatusRow
 
 
 @dataclass
@@ -289,7 +290,7 @@ def down(
                                warnings=tuple(warnings))
 
 
-def status(experiment: str | None = None) -> list[dict[str, Any]]:
+def status(experiment: str | None = None) -> list[StatusRow]:
     """Runs in the ledger, newest first; run files that cannot be read come last, with state
     `unreadable`, their `file` and the `error` (the CLI warns about each)."""
     from illm_lab.ledger import Ledger

@@ -177,9 +177,10 @@ def test_yaml_keeps_unicode(lab: Lab) -> None:
 
 def test_status_table_shows_no_python_values(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     from illm_lab import ui
+    from illm_lab.ledger.status import StatusRow
 
-    ui.status_table([{"run": "r1", "experiment": "demo", "command": ["conduct", "demo"], "state": "finished",
-                      "checks": {"passed": 1, "total": 1}, "deployed": 0, "clusters": {"target": None}}])
+    ui.status_table([StatusRow("r1", "demo", "demo", ["conduct", "demo"], "finished", checks_passed=1,
+                               checks_total=1, deployed=0, clusters={"target": None})])
     printed = capsys.readouterr().out
     assert "None" not in printed and "[" not in printed
     assert "target=-" in printed and "conduct demo" in printed

@@ -209,9 +209,9 @@ def status_cmd(
 
     rows = lifecycle.status(experiment)
     for row in rows:
-        if row["state"] == "unreadable":
-            ui.warn(f"{row['file']}: {row['error']} (skipped)")
-    show(output, rows, lambda: ui.status_table(rows))
+        if row.unreadable:
+            ui.warn(f"{row.file}: {row.error} (skipped)")
+    show(output, [r.as_dict() for r in rows], lambda: ui.status_table(rows))
 
 
 def validate_cmd(

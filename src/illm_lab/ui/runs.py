@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the core's result types; their modules load only when a com
     from illm_lab.deploy.deployment import DeployResult
     from illm_lab.deploy.teardown import DownResult
     from illm_lab.engine.diff import ObjectDiff
+    from illm_lab.ledger.status import StatusRow
     from illm_lab.reports.conduct import ConductReport
 
 
@@ -249,19 +250,17 @@ def down_summary(result: DownResult) -> None:
                   highlight=False)
 
 
-def status_table(rows: list[dict[str, Any]]) -> None:
+def status_table(rows: list[StatusRow]) -> None:
     if not rows:
         info("no runs recorded")
         return
     table(None, ["RUN", "EXPERIMENT", "COMMAND", "STATE", "CHECKS", "DEPLOYED", "CLUSTERS"], [
-        [r["run"], r["experiment"] or "?", _cell(r["command"]), r["state"],
-         f"{r['checks']['passed']}/{r['checks']['total']}" if r["state"] != "unreadable" else "-",
-         "?" if r["deployed"] is None else str(r["deployed"]),
-         ", ".join(f"{k}={_cell(v)}" for k, v in sorted(r["clusters"].items())) or "-"]
+        [r.run, r.experiment or "?", _cell(r.command), r.state,
+         "-" if r.unreadable else f"{r.checks_passed}/{r.checks_total}",
+         "?" if r.deployed is None else str(r.deployed),
+         ", ".join(f"{k}={_cell(v)}" for k, v in sorted(r.clusters.items())) or "-"]
         for r in rows
     ])
-
-
 
 
 def trust_report(done: list[dict[str, Any]]) -> None:
