@@ -12,6 +12,7 @@ from illm_lab.ui.console import _cell, err, escape, info, out, state, table, tex
 
 if TYPE_CHECKING:  # the core's result types; their modules load only when a command runs
     from illm_lab.authoring.lint import LintResult
+    from illm_lab.config.trust import TrustChange, TrustRow
     from illm_lab.deploy.deployment import DeployResult
     from illm_lab.deploy.teardown import DownResult
     from illm_lab.engine.diff import ObjectDiff
@@ -263,21 +264,21 @@ def status_table(rows: list[StatusRow]) -> None:
     ])
 
 
-def trust_report(done: list[dict[str, Any]]) -> None:
+def trust_report(done: list[TrustChange]) -> None:
     """What `lab trust` did, with every program a trusted experiment may now run."""
     for item in done:
-        out.print(escape(f"{item['action']}: {item['folder']}"), highlight=False)
-        for command in item["commands"]:
+        out.print(escape(f"{item.action}: {item.folder}"), highlight=False)
+        for command in item.commands:
             out.print(escape(f"    runs {command}"), highlight=False)
-        if item["action"] == "trusted" and not item["commands"]:
+        if item.action == "trusted" and not item.commands:
             out.print("    (it has no command checks today)", highlight=False)
 
 
-def trust_list(rows: list[dict[str, Any]]) -> None:
+def trust_list(rows: list[TrustRow]) -> None:
     if not rows:
         info("no experiment folder is trusted (the catalog you work in needs no trust)")
         return
     table(None, ["FOLDER", "TRUSTED", "STILL", "COMMANDS"], [
-        [r["folder"], r["trusted"], "yes" if r["current"] else "no: changed since",
-         "; ".join(r["commands"]) or "-"] for r in rows
+        [r.folder, r.trusted, "yes" if r.current else "no: changed since",
+         "; ".join(r.commands) or "-"] for r in rows
     ])
