@@ -241,17 +241,18 @@ class ConductRun:
         name = self.entry.name
         ref = getattr(event, "ref", None)
         data: dict[str, Any] = {"ref": ref.as_dict()} if ref is not None else {}
-        if isinstance(event, engine_events.ObjectApplied):
-            self.emit(ev.Event(ev.OBJECT_APPLIED, name, {**data, "action": event.action}))
-        elif isinstance(event, engine_events.ObjectDeleted):
-            self.emit(ev.Event(ev.OBJECT_DELETED, name, {**data, "action": event.action}))
-        elif isinstance(event, engine_events.Note):
-            self._message(event.message)
-        elif isinstance(event, engine_events.WaitStarted | engine_events.WaitDone
-                        | engine_events.PhaseStarted):
-            detail = {k: v for k, v in vars(event).items() if k != "ref"}
-            self.emit(ev.Event(ev.MESSAGE, name,
-                               {**data, "engine": type(event).__name__, **detail}))
+        match event:
+            case engine_events.ObjectApplied(action=action):
+                self.emit(ev.Event(ev.OBJECT_APPLIED, name, {**data, "action": action}))
+            case engine_events.ObjectDeleted(action=action):
+                self.emit(ev.Event(ev.OBJECT_DELETED, name, {**data, "action": action}))
+            case engine_events.Note(message=message):
+                self._message(message)
+            case engine_events.WaitStarted() | engine_events.WaitDone() | engine_events.PhaseStarted():
+                # the stream names the engine event (`engine`) and carries its fields
+                detail = {k: v for k, v in vars(event).items() if k != "ref"}
+                self.emit(ev.Event(ev.MESSAGE, name,
+                                   {**data, "engine": type(event).__name__, **detail}))
 
 
 def run_roles(rendering: Rendering, options: ConductOptions) -> list[str]:

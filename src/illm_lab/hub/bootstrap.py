@@ -18,7 +18,7 @@ from typing import Any
 from illm_lab.base.events import Emit
 from illm_lab.base.steps import Steps
 from illm_lab.config.selection import Target
-from illm_lab.engine.events import Note
+from illm_lab.engine.events import EngineEvent, Note, OnEngineEvent
 from illm_lab.hub import platform
 from illm_lab.hub.results import BaoOpened, ComponentResult, HubCluster, HubResult
 
@@ -125,11 +125,12 @@ def _hub_cluster(target: Target, cluster: Any) -> HubCluster:
     )
 
 
-def notes_to(steps: Steps) -> Any:
+def notes_to(steps: Steps) -> OnEngineEvent:
     """An engine callback that keeps the engine's notes as notes of the current step."""
-    def forward(event: Any) -> None:
-        if isinstance(event, Note):
-            steps.note(event.message)
+    def forward(event: EngineEvent) -> None:
+        match event:
+            case Note(message=message):
+                steps.note(message)
 
     return forward
 

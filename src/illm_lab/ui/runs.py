@@ -7,6 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from illm_lab.base import events as run_events
 from illm_lab.engine import events as ev
 from illm_lab.ui.console import _cell, err, escape, info, out, state, table, text
 
@@ -56,7 +57,7 @@ def lint_report(results: list[LintResult]) -> None:
 
 
 # -- the engine: apply / diff progress and results (`lab apply`, `lab diff`) -----------------
-def engine_event(event: Any) -> None:
+def engine_event(event: ev.EngineEvent) -> None:
     """One progress line on stderr per engine event (called from worker threads too)."""
     if state.quiet:
         return
@@ -104,13 +105,13 @@ def diff_report(items: list[ObjectDiff]) -> None:
 class EventLines:
     """`--events -`: the event stream as JSON lines on stdout, beside the view it feeds."""
 
-    def __init__(self, view: Any) -> None:
+    def __init__(self, view: run_events.Emit) -> None:
         import threading
 
         self.view = view
         self._lock = threading.Lock()
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: run_events.Event) -> None:
         with self._lock:
             sys.stdout.write(json.dumps(event.as_dict(), default=str) + "\n")
             sys.stdout.flush()
@@ -134,32 +135,38 @@ class ConductView:
         self._current: dict[str, tuple[str, float]] = {}
         self._live = err.is_terminal and not state.quiet
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: run_events.Event) -> None:
         import time
 
         data, exp = event.data, event.experiment
         with self._lock:
-            if event.kind == "step.started" and data["step"] == "tutorial":
-                self._current.pop(exp, None)  # the tutorial session owns the terminal now
-                self._spin()
-            elif event.kind == "step.started":
-                self._current[exp] = (data["step"], time.monotonic())
-                self._spin()
-            elif event.kind == "step.finished":
-                mark = {"ok": "✓", "failed": "✗", "interrupted": "!"}.get(data["status"], "·")
-                extra = f" — {data['message']}" if data.get("message") else ""
-                self._line(f"{mark} {exp}: {data['step']} {data['status']} ({data['seconds']:.1f}s){extra}")
-            elif event.kind == "check.finished":
-                mark = "✓" if data["passed"] else "✗"
-                where = f"{data['checkpoint']}: " if data.get("checkpoint") else ""
-                self._line(f"    {mark} {where}{data['name']}: {data['message']}")
-                for line in data.get("diagnostics", [])[:12] if not data["passed"] else []:
-                    self._line(f"        {line}")
-            elif event.kind == "message" and (state.verbose or data.get("notice")):
-                self._line(f"    {data.get('message') or data.get('engine')}")
-            elif event.kind == "run.finished":
-                self._current.pop(exp, None)
-                self._spin()
+            match event.kind:
+                case run_events.STEP_STARTED if data["step"] == "tutorial":
+                    self._current.pop(exp, None)  # the tutorial session owns the terminal now
+                    self._spin()
+                case run_events.STEP_STARTED:
+                    self._current[exp] = (data["step"], time.monotonic())
+                    self._spin()
+                case run_events.STEP_FINISHED:
+                    mark = {"ok": "✓", "failed": "✗", "interrupted": "!"}.get(data["status"], "·")
+                    extra = f" — {data['message']}" if data.get("message") else ""
+                    self._line(f"{mark} {exp}: {data['step']} {data['status']} "
+                               f"({data['seconds']:.1f}s){extra}")
+                case run_events.CHECK_FINISHED:
+                    self._check(data)
+                case run_events.MESSAGE if state.verbose or data.get("notice"):
+                    self._line(f"    {data.get('message') or data.get('engine')}")
+                case run_events.RUN_FINISHED:
+                    self._current.pop(exp, None)
+                    self._spin()
+
+    def _check(self, data: dict[str, Any]) -> None:
+        """A finished check: the `check.finished` event carries the check's result as JSON."""
+        mark = "✓" if data["passed"] else "✗"
+        where = f"{data['checkpoint']}: " if data.get("checkpoint") else ""
+        self._line(f"    {mark} {where}{data['name']}: {data['message']}")
+        for line in data.get("diagnostics", [])[:12] if not data["passed"] else []:
+            self._line(f"        {line}")
 
     def _line(self, text_: str) -> None:
         if not state.quiet:
