@@ -25,8 +25,21 @@ from illm_lab.rendering.render import RenderedComponent, Rendering, render
 
 if TYPE_CHECKING:
     from illm_lab.engine.diff import ObjectDiff
+    from illm_lab.engine.prune import Removal
     from illm_lab.kube import Cluster
 
+
+
+@dataclass(frozen=True)
+class Removed:
+    """An object of the instance, removed from the cluster of `cluster` (a role): by a prune, a
+    teardown or `lab down`."""
+
+    cluster: str
+    removal: Removal
+
+    def as_dict(self) -> dict[str, str]:
+        return {"cluster": self.cluster, **self.removal.as_dict()}
 
 
 @dataclass
@@ -36,7 +49,7 @@ class DeployResult:
     run_id: str
     clusters: dict[str, dict[str, str]] = field(default_factory=dict)
     objects: list[dict[str, Any]] = field(default_factory=list)
-    pruned: list[dict[str, Any]] = field(default_factory=list)
+    pruned: list[Removed] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -45,14 +58,15 @@ class DeployResult:
         for o in self.objects:
             out[o["action"]] = out.get(o["action"], 0) + 1
         if self.pruned:
-            out["pruned"] = sum(1 for p in self.pruned if p["action"] == "deleted")
+            out["pruned"] = sum(1 for p in self.pruned if p.removal.action == "deleted")
         return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment, "instance": self.instance, "run": self.run_id,
             "clusters": self.clusters, "counts": self.counts(), "objects": self.objects,
-            "pruned": self.pruned, "notes": self.notes, "seconds": round(self.seconds, 3),
+            "pruned": [p.as_dict() for p in self.pruned], "notes": self.notes,
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -340,7 +354,7 @@ def _prune(
     recorder: Any,
     emit: OnEngineEvent,
     pruning: Any,
-) -> list[dict[str, Any]]:
+) -> list[Removed]:
     previous = before.refs if before else []
     types = {(r.api_version, r.kind) for r in [*kept, *previous]}
     live = pruning.labelled(cluster, inventory, types)
@@ -348,7 +362,7 @@ def _prune(
     if not stale:
         return []
     removals = pruning.delete_all(cluster, stale, recorder=recorder, on_event=emit, role=role)
-    return [{"cluster": role, **r.as_dict()} for r in removals]
+    return [Removed(role, r) for r in removals]
 
 
 def diff_experiment(

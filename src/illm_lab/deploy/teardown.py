@@ -17,26 +17,14 @@ from typing import TYPE_CHECKING, Any
 from illm_lab.catalog import Entry
 from illm_lab.clusters import ClusterRemoval
 from illm_lab.config.selection import Target
-from illm_lab.deploy.deployment import open_cluster
+from illm_lab.deploy.deployment import Removed, open_cluster
 from illm_lab.engine.events import Note, OnEngineEvent
 from illm_lab.engine.inventory import Inventory, instance_id
 from illm_lab.ledger import Ledger, Outstanding, Run
 
 if TYPE_CHECKING:
-    from illm_lab.engine.prune import Removal
     from illm_lab.kube import Cluster
 
-
-
-@dataclass(frozen=True)
-class Removed:
-    """An object of the instance, removed from the cluster of `cluster` (a role)."""
-
-    cluster: str
-    removal: Removal
-
-    def as_dict(self) -> dict[str, str]:
-        return {"cluster": self.cluster, **self.removal.as_dict()}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from illm_lab.base.steps import StepRecord
     from illm_lab.clusters import Health
+    from illm_lab.deploy.deployment import Removed
     from illm_lab.deploy.teardown import RemovalResult
 
 
@@ -67,7 +68,7 @@ class HubResult:
     cluster: HubCluster
     counts: dict[str, int]
     components: list[ComponentResult]
-    pruned: list[dict[str, Any]]  # the engine's removals, as `lab apply` reports them
+    pruned: list[Removed]
     openbao: BaoOpened | None
     steps: list[StepRecord]
     seconds: float
@@ -76,7 +77,8 @@ class HubResult:
         return {
             "instance": self.instance, "components": [c.as_dict() for c in self.components],
             "openbao": self.openbao.as_dict() if self.openbao else None, "run": self.run_id,
-            "cluster": self.cluster.as_dict(), "counts": self.counts, "pruned": self.pruned,
+            "cluster": self.cluster.as_dict(), "counts": self.counts,
+            "pruned": [p.as_dict() for p in self.pruned],
             "steps": [s.as_dict() for s in self.steps], "seconds": round(self.seconds, 3),
         }
 

@@ -37,7 +37,7 @@ def hub_summary(result: HubResult) -> None:
         for line in comp.changed[:20]:
             info(f"  {comp.name}: {line}")
     for item in result.pruned:
-        info(f"  pruned: {item.get('kind')} {item.get('name')}")
+        info(f"  pruned: {item.removal.ref.kind} {item.removal.ref.name}")
     cluster = result.cluster
     name = f" {cluster.name}" if cluster.name else ""
     out.print(escape(f"hub: {cluster.provider}{name}, context {cluster.context}, "
