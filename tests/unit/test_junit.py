@@ -7,7 +7,7 @@ from pathlib import Path
 import xmlschema
 
 from illm_lab.reports import junit
-from illm_lab.reports.conduct import ConductReport
+from illm_lab.reports.conduct import ConductReport, MetricResult, Sample
 
 SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "junit-ant.xsd"
 
@@ -56,7 +56,8 @@ def test_a_kept_report_reads_back_into_the_same_json() -> None:
         steps=[StepRecord("deploy", "ok", 1.5, "3 created")],
         checks=[CheckResult("answers", "http", "target", False, "503", 0.5, 3, ["BackOff"], "step-1"),
                 CheckResult("Two", "checkpoint", "target", True, "skipped", 0.0, 0, [], "two", skipped=True)],
-        metrics=[{"name": "rps", "unit": "1/s", "values": [{"labels": {}, "value": 1.0}]}],
+        metrics=[MetricResult("rps", "rate(x[1m])", "1/s", [Sample({"pod": "a"}, 1.0)]),
+                 MetricResult("p99", "q", error="query failed with status 503")],
         error="cluster gone", error_code=3, kept=True,
     )
     for original in (report, ConductReport("x", interrupted=True), ConductReport("y", dry_run=True,

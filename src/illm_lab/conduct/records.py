@@ -72,7 +72,7 @@ def write_record(entry: Entry, report: ConductReport, params: dict[str, Any],
             )
             for c in report.checks
         ],
-        metrics=[RecordMetric.model_validate(m) for m in report.metrics] or None,
+        metrics=[RecordMetric.model_validate(m.as_dict()) for m in report.metrics] or None,
     )
     header = "# Written by `lab conduct --record`; commit it: `lab roadmap` counts validated experiments.\n"
     body = dump(record.model_dump(mode="json", by_alias=True, exclude_none=True))

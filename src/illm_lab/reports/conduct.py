@@ -19,6 +19,35 @@ from illm_lab.checks.result import CheckResult
 REPORT_SCHEMA = "lab.illm.io/report/v1"
 
 
+@dataclass(frozen=True)
+class Sample:
+    labels: dict[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """A comparison figure the run measured (`spec.metrics`): every sample of its instant
+    query, or why there are none."""
+
+    name: str
+    query: str
+    unit: str | None = None
+    values: list[Sample] = field(default_factory=list)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "query": self.query, "unit": self.unit,
+                "values": [{"labels": s.labels, "value": s.value} for s in self.values],
+                **({"error": self.error} if self.error is not None else {})}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MetricResult:
+        return cls(str(data["name"]), str(data.get("query") or ""), data.get("unit"),
+                   [Sample(dict(s.get("labels") or {}), float(s["value"])) for s in data.get("values") or []],
+                   data.get("error"))
+
+
 @dataclass
 class ConductReport:
     experiment: str
@@ -31,7 +60,7 @@ class ConductReport:
     plan: dict[str, Any] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[MetricResult] = field(default_factory=list)
     objects: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     error_code: int | None = None
@@ -78,7 +107,7 @@ class ConductReport:
             "steps": [s.as_dict() for s in self.steps],
             "objects": self.objects,
             "checks": [c.as_dict() for c in self.checks],
-            "metrics": self.metrics,
+            "metrics": [m.as_dict() for m in self.metrics],
             "kept": self.kept,
             "error": self.error,
         }
@@ -102,7 +131,7 @@ class ConductReport:
             plan=dict(data.get("plan") or {}),
             steps=[StepRecord.from_dict(s) for s in data.get("steps") or []],
             checks=[CheckResult.from_dict(c) for c in data.get("checks") or []],
-            metrics=list(data.get("metrics") or []),
+            metrics=[MetricResult.from_dict(m) for m in data.get("metrics") or []],
             objects=dict(data.get("objects") or {}),
             error=None if error is None else str(error),
             error_code=code if error is not None and isinstance(code, int) else None,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the core's result types; their modules load only when a com
     from illm_lab.deploy.teardown import DownResult
     from illm_lab.engine.diff import ObjectDiff
     from illm_lab.ledger.status import StatusRow
-    from illm_lab.reports.conduct import ConductReport
+    from illm_lab.reports.conduct import ConductReport, MetricResult
 
 
 def lint_report(results: list[LintResult]) -> None:
@@ -229,14 +229,14 @@ def conduct_summary(reports: list[ConductReport]) -> None:
                          f"{kept}{tail}"), highlight=False)
 
 
-def _metric_table(metric: dict[str, Any]) -> None:
-    """One comparison metric, as the workflow's query returned it (docs/reports.md)."""
-    unit = f" ({metric['unit']})" if metric.get("unit") else ""
-    rows = [[", ".join(f"{k}={v}" for k, v in sorted(s["labels"].items())) or "-", f"{s['value']:g}"]
-            for s in metric["values"]]
-    if metric.get("error"):
-        rows = [["error", metric["error"]]]
-    table(f"{metric['name']}{unit}", ["SERIES", "VALUE"], rows)
+def _metric_table(metric: MetricResult) -> None:
+    """One comparison metric: a row per sample, or the error that left it without any."""
+    unit = f" ({metric.unit})" if metric.unit else ""
+    rows = [[", ".join(f"{k}={v}" for k, v in sorted(s.labels.items())) or "-", f"{s.value:g}"]
+            for s in metric.values]
+    if metric.error:
+        rows = [["error", metric.error]]
+    table(f"{metric.name}{unit}", ["SERIES", "VALUE"], rows)
 
 
 def _yaml(data: Any) -> str:
