@@ -13,14 +13,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from illm_lab import catalog
 from illm_lab.base import events, paths
 from illm_lab.base.errors import UsageError, worst_exit_code
 from illm_lab.conduct.interrupts import Interrupts
 from illm_lab.conduct.options import ConductOptions
-from illm_lab.conduct.report import ConductReport
+from illm_lab.reports.conduct import ConductReport
+
+if TYPE_CHECKING:
+    from illm_lab.deploy.teardown import DownResult
+    from illm_lab.ledger.status import StatusRow
 
 
 @dataclass
@@ -244,7 +248,7 @@ def down(
     on_warning: Callable[[str], None] | None = None,
     timeout: float | None = None,
     force_finalizers: bool = False,
-) -> dict[str, Any]:
+) -> DownResult:
     """Remove what the runs of the instance left, within `timeout` seconds (default two
     minutes). Run files that cannot be read are skipped, each named through `on_warning` before
     anything is deleted, and listed in `warnings`. `force_finalizers`: see `engine.holds`."""
@@ -269,13 +273,10 @@ def down(
         for warning in warnings:
             on_warning(warning)
     if not any(o.refs for o in outstanding.values()) and not ledger.created_clusters(chosen_instance):
-        return {
-            "instance": chosen_instance,
-            "run": None,
-            "removed": [],
-            "message": f"nothing of {entry.name} (instance {chosen_instance}) is deployed",
-            "warnings": warnings,
-        }
+        return teardown.DownResult(
+            chosen_instance, message=f"nothing of {entry.name} (instance {chosen_instance}) is deployed",
+            warnings=tuple(warnings),
+        )
     chosen = None
     if kubeconfig or context:
         chosen = targets.select(entry.experiment, sorted(outstanding), kubeconfig=kubeconfig, context=context)
@@ -285,13 +286,11 @@ def down(
         deadline=started + timeout if timeout is not None else None,
         force_finalizers=force_finalizers,
     )
-    data = result.as_dict()
-    data["seconds"] = round(time.monotonic() - started, 3)
-    data["warnings"] = warnings
-    return data
+    return teardown.DownResult(chosen_instance, result, seconds=time.monotonic() - started,
+                               warnings=tuple(warnings))
 
 
-def status(experiment: str | None = None) -> list[dict[str, Any]]:
+def status(experiment: str | None = None) -> list[StatusRow]:
     """Runs in the ledger, newest first; run files that cannot be read come last, with state
     `unreadable`, their `file` and the `error` (the CLI warns about each)."""
     from illm_lab.ledger import Ledger

@@ -177,18 +177,19 @@ def test_yaml_keeps_unicode(lab: Lab) -> None:
 
 def test_status_table_shows_no_python_values(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     from illm_lab import ui
+    from illm_lab.ledger.status import StatusRow
 
-    ui.status_table([{"run": "r1", "experiment": "demo", "command": ["conduct", "demo"], "state": "finished",
-                      "checks": {"passed": 1, "total": 1}, "deployed": 0, "clusters": {"target": None}}])
+    ui.status_table([StatusRow("r1", "demo", "demo", ["conduct", "demo"], "finished", checks_passed=1,
+                               checks_total=1, deployed=0, clusters={"target": None})])
     printed = capsys.readouterr().out
     assert "None" not in printed and "[" not in printed
     assert "target=-" in printed and "conduct demo" in printed
 
 
 def test_tutorial_list_puts_tutorials_with_checkpoints_first_in_phase_order() -> None:
-    from illm_lab.cli.tutorial import _tutorial_order
+    from illm_lab.tutorial.listing import TutorialRow
 
-    rows = [{"name": "a", "phase": "A", "checkpoints": 2}, {"name": "b", "phase": "10", "checkpoints": 1},
-            {"name": "c", "phase": "2", "checkpoints": 3}, {"name": "d", "phase": "1", "checkpoints": 0},
-            {"name": "e", "phase": "3.1", "checkpoints": 1}]
-    assert [r["name"] for r in sorted(rows, key=_tutorial_order)] == ["c", "e", "b", "a", "d"]
+    rows = [TutorialRow(name, "", phase, checkpoints, "")
+            for name, phase, checkpoints in [("a", "A", 2), ("b", "10", 1), ("c", "2", 3), ("d", "1", 0),
+                                             ("e", "3.1", 1)]]
+    assert [r.name for r in sorted(rows, key=TutorialRow.order)] == ["c", "e", "b", "a", "d"]

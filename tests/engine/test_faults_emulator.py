@@ -119,7 +119,7 @@ def test_sigkill_between_intent_and_result_leaves_a_ledger_that_deletes_everythi
 
     entry = catalog.load(root / "demo")
     result = delete_instance(entry, targets=None, deadline=time.monotonic() + 20)
-    removed = {(r["kind"], r["name"]) for r in result.removed}
+    removed = {(r.removal.ref.kind, r.removal.ref.name) for r in result.removed}
     assert {("Deployment", "app"), ("Service", "app"), ("Secret", "app-token"),
             ("Namespace", "demo")} <= removed
     for kind, api, name in [("Deployment", "apps/v1", "app"), ("Service", "v1", "app"),

@@ -116,6 +116,18 @@ def test_kept_reports_are_private_and_found_by_run_or_experiment(tmp_path: Path)
         store.load("../../etc/passwd", tmp_path)
 
 
+def test_a_kept_report_the_type_cannot_read_is_named_and_hides_no_other(tmp_path: Path) -> None:
+    from illm_lab.base.errors import ConfigError
+
+    good = report(run="20261201T000000000000Z-hello-app-aaaaaa")
+    store.save(good, tmp_path)
+    bad = report(run="20261202T000000000000Z-hello-app-bbbbbb", checks=[{"passed": False}])
+    store.save(bad, tmp_path)
+    with pytest.raises(ConfigError, match="not a conduct report"):
+        store.load(bad["run"], tmp_path)
+    assert store.load("hello-app", tmp_path)["run"] == good["run"]
+
+
 def test_lab_report_shows_writes_and_refuses(tmp_path: Path) -> None:
     data = report()
     store.save(data)

@@ -23,7 +23,7 @@ from illm_lab import lifecycle
 from illm_lab.base import events
 from illm_lab.base.errors import UsageError
 from illm_lab.cli.main import app
-from illm_lab.conduct.report import ConductReport
+from illm_lab.reports.conduct import ConductReport
 from illm_lab.tutorial.progress import ProgressStore
 from illm_lab.tutorial.session import Step
 from tests.conduct.test_conduct_emulator import labelled

@@ -23,6 +23,7 @@ from illm_lab.authoring.lint import lint_folder
 from illm_lab.cli.main import app
 from illm_lab.model.experiment import Experiment, parse_secret_key_ref
 from illm_lab.reports import junit
+from illm_lab.reports.conduct import ConductReport
 from illm_lab.tutorial import progress as pr
 from tests.tutorial.conftest import FIXTURES
 
@@ -167,7 +168,7 @@ def test_junit_marks_skipped_checkpoints() -> None:
         {"name": "Two", "type": "checkpoint", "passed": True, "message": "skipped by the learner",
          "checkpoint": "two", "skipped": True},
     ]}
-    suite = junit.build([report]).find("testsuite")
+    suite = junit.build([ConductReport.from_dict(report)]).find("testsuite")
     assert suite is not None and suite.get("skipped") == "1" and suite.get("tests") == "2"
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == ["one: a", "two: Two"]

@@ -28,6 +28,11 @@ class StepRecord:
         return {"name": self.name, "status": self.status, "durationSeconds": round(self.seconds, 3),
                 "message": self.message}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepRecord:
+        return cls(str(data["name"]), str(data.get("status") or "running"),
+                   float(data.get("durationSeconds") or 0.0), str(data.get("message") or ""))
+
 
 class Steps:
     def __init__(self, emit: ev.Emit, experiment: str, records: list[StepRecord] | None = None,

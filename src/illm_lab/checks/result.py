@@ -41,3 +41,19 @@ class CheckResult:
             **({"checkpoint": self.checkpoint} if self.checkpoint else {}),
             **({"skipped": True} if self.skipped else {}),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """The result `as_dict` wrote (a kept report); what an older report lacks is empty."""
+        return cls(
+            name=str(data["name"]),
+            type=str(data.get("type") or ""),
+            cluster=str(data.get("cluster") or ""),
+            passed=bool(data.get("passed")),
+            message=str(data.get("message") or ""),
+            duration=float(data.get("durationSeconds") or 0.0),
+            attempts=int(data.get("attempts") or 0),
+            diagnostics=[str(d) for d in data.get("diagnostics") or []],
+            checkpoint=data.get("checkpoint") or None,
+            skipped=bool(data.get("skipped")),
+        )

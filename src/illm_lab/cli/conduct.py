@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -28,6 +28,9 @@ from illm_lab.cli.options import (
     settings,
     show,
 )
+
+if TYPE_CHECKING:
+    from illm_lab.reports.conduct import ConductReport
 
 
 def register(app: typer.Typer) -> None:
@@ -140,8 +143,8 @@ def run_and_report(request: Any, junit: Path | None, output: Format, *, html: Pa
         reports = lifecycle.conduct_many(request, view)
     finally:
         live.close()
+    write_junit(reports, junit)
     data = [r.as_dict() for r in reports]
-    write_junit(data, junit)
     if html is not None:
         from illm_lab.cli.report import write_html
 
@@ -151,7 +154,7 @@ def run_and_report(request: Any, junit: Path | None, output: Format, *, html: Pa
             ui.error(f"{report.experiment}: {report.error}")
             if ui.state.verbose and report.error_detail:
                 ui.detail(report.error_detail)
-    show(output, data, lambda: ui.conduct_summary(data))  # always a list (docs/reports.md)
+    show(output, data, lambda: ui.conduct_summary(reports))  # always a list (docs/reports.md)
     raise typer.Exit(lifecycle.exit_code(reports))
 
 
@@ -194,7 +197,7 @@ def down_cmd(
         timeout=duration_flag("--timeout", timeout),
         force_finalizers=force_finalizers,
     )
-    show(output, result, lambda: ui.down_summary(result))
+    show(output, result.as_dict(), lambda: ui.down_summary(result))
 
 
 def status_cmd(
@@ -206,9 +209,9 @@ def status_cmd(
 
     rows = lifecycle.status(experiment)
     for row in rows:
-        if row["state"] == "unreadable":
-            ui.warn(f"{row['file']}: {row['error']} (skipped)")
-    show(output, rows, lambda: ui.status_table(rows))
+        if row.unreadable:
+            ui.warn(f"{row.file}: {row.error} (skipped)")
+    show(output, [r.as_dict() for r in rows], lambda: ui.status_table(rows))
 
 
 def validate_cmd(
@@ -248,13 +251,13 @@ def validate_cmd(
         experiments_dir=settings(ctx).experiments_dir,
         allow_commands=allow_commands,
     )
-    data: list[dict[str, Any]] = [report.as_dict()]  # the shape of `lab conduct -o json`
-    write_junit(data, junit)
-    show(output, data, lambda: ui.conduct_summary(data))
+    write_junit([report], junit)
+    # the shape of `lab conduct -o json`: a list
+    show(output, [report.as_dict()], lambda: ui.conduct_summary([report]))
     raise typer.Exit(report.exit_code)
 
 
-def write_junit(data: list[dict[str, Any]], junit: Path | None) -> None:
+def write_junit(reports: list[ConductReport], junit: Path | None) -> None:
     """`--junit FILE`, or `--junit -` for stdout."""
     if junit is None:
         return
@@ -263,11 +266,11 @@ def write_junit(data: list[dict[str, Any]], junit: Path | None) -> None:
     if str(junit) == "-":
         import xml.etree.ElementTree as ET
 
-        root = junit_report.build(data)
+        root = junit_report.build(reports)
         ET.indent(root)
         ui.text(ET.tostring(root, encoding="unicode", xml_declaration=True))
     else:
-        junit_report.write(data, junit)
+        junit_report.write(reports, junit)
 
 
 def duration_flag(flag: str, value: str | None) -> float | None:

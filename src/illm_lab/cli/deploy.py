@@ -86,8 +86,7 @@ def apply_cmd(
             instance=instance_id(entry.name, instance) if instance else None,
             on_event=ui.engine_event,
         )
-    data = result.as_dict()
-    show(output, data, lambda: ui.apply_summary(data))
+    show(output, result.as_dict(), lambda: ui.apply_summary(result))
 
 
 def diff_cmd(
@@ -123,8 +122,8 @@ def diff_cmd(
         entry, resolved, targets=chosen, force_conflicts=force_conflicts,
         instance=instance_id(entry.name, instance) if instance else None,
     )
-    show(output, items, lambda: ui.diff_report(items))
-    if any(item["action"] != "unchanged" for item in items):
+    show(output, [item.as_dict() for item in items], lambda: ui.diff_report(items))
+    if any(item.action != "unchanged" for item in items):
         from illm_lab.base.errors import EXIT_FAILED
 
         raise typer.Exit(EXIT_FAILED)

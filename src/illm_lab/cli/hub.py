@@ -55,8 +55,8 @@ def _view(output: Format, events: Path | None) -> tuple[Any, Any, Any]:
     return view, writer, ev.Fanout(view, *([writer] if writer else []))
 
 
-def _out(data: Any, output: Format, table: Any) -> None:
-    show(output, data, lambda: table(data))
+def _out(result: Any, output: Format, table: Any) -> None:
+    show(output, result.as_dict(), lambda: table(result))
 
 
 @app.command("bootstrap")
@@ -116,13 +116,13 @@ def status_cmd(
     from illm_lab import hub
     from illm_lab.base.errors import EXIT_CLUSTER, EXIT_FAILED, EXIT_OK
 
-    data = hub.status(_request(kubeconfig=kubeconfig, context=context, hub_context=hub_context,
-                               platform=platform))
-    _out(data, output, ui.hub_status)
-    if not data["cluster"].get("reachable"):
-        ui.error(f"the hub is not reachable: {data['cluster'].get('message', '')}")
+    found = hub.status(_request(kubeconfig=kubeconfig, context=context, hub_context=hub_context,
+                                platform=platform))
+    _out(found, output, ui.hub_status)
+    if not found.reachable:
+        ui.error(f"the hub is not reachable: {found.cluster.health.message}")
         raise typer.Exit(EXIT_CLUSTER)
-    raise typer.Exit(EXIT_OK if data["ok"] else EXIT_FAILED)
+    raise typer.Exit(EXIT_OK if found.ok else EXIT_FAILED)
 
 
 @app.command("destroy")

@@ -98,7 +98,6 @@ def lint_cmd(
                 catalog.find(root, name)  # raises the unknown-experiment error with hints
         folders = [known[n] for n in experiments]
     results = [lint.lint_folder(f, kube_version, values_files=values, sets=set_) for f in folders]
-    data = [r.as_dict() for r in results]
-    show(output, data, lambda: ui.lint_report(data))
+    show(output, [r.as_dict() for r in results], lambda: ui.lint_report(results))
     if not all(r.ok for r in results):
         raise typer.Exit(EXIT_FAILED)

@@ -42,12 +42,14 @@ def report_cmd(
 ) -> None:
     """The report of a past conduct, kept when it finished: checks, metrics, verdict."""
     from illm_lab.reports import store
+    from illm_lab.reports.conduct import ConductReport
 
-    data = store.load(ref)
+    data = store.load(ref)  # the kept JSON is shown as it was written, fields of newer labs too
+    report = ConductReport.from_dict(data)
     if html is not None:
         write_html([data], html)
-        ui.info(f"report of run {data.get('run')}: {html}")
-    show(output, [data], lambda: ui.conduct_summary([data]))  # the shape of `lab conduct -o json`
+        ui.info(f"report of run {report.run_id}: {html}")
+    show(output, [data], lambda: ui.conduct_summary([report]))  # the shape of `lab conduct -o json`
 
 
 def write_html(reports: list[dict[str, Any]], path: Path) -> None:

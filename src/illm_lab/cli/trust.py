@@ -45,7 +45,7 @@ def trust_cmd(
         if forget:
             raise typer.BadParameter("name the folders to forget", param_hint="--forget")
         listed = trust.as_rows(trust.load())
-        show(output, listed, lambda: ui.trust_list(listed))
+        show(output, [r.as_dict() for r in listed], lambda: ui.trust_list(listed))
         return
     done = trust.trust_paths(folders, forget=forget)
-    show(output, done, lambda: ui.trust_report(done))
+    show(output, [d.as_dict() for d in done], lambda: ui.trust_report(done))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -58,20 +58,15 @@ def list_cmd(ctx: typer.Context, output: OutputOpt = Format.table) -> None:
       lab tutorial start <name>
     """
     from illm_lab.tutorial import listing
+    from illm_lab.tutorial.listing import TutorialRow
 
     rows, problems = listing.tutorials(settings(ctx).experiments_dir)
-    rows.sort(key=_tutorial_order)
-    show(output, rows, lambda: ui.tutorial_list(rows))
+    rows.sort(key=TutorialRow.order)
+    show(output, [r.as_dict() for r in rows], lambda: ui.tutorial_list(rows))
     for problem in problems:
         ui.error(problem)
     if problems:
         raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def _tutorial_order(row: dict[str, Any]) -> tuple[bool, list[tuple[int, str]], str]:
-    """Tutorials with checkpoints first, then in roadmap phase order (1 < 2 < 3.1 < 10 < A)."""
-    parts = [(0, p.zfill(6)) if p.isdigit() else (1, p) for p in str(row["phase"]).split(".")]
-    return (not row.get("checkpoints"), parts, str(row["name"]))
 
 
 @app.command("show")
@@ -84,8 +79,8 @@ def show_cmd(
     """The services and every checkpoint's instructions, as a learner will see them."""
     from illm_lab.tutorial import listing
 
-    data = listing.detail(experiment, instance=instance, experiments_dir=settings(ctx).experiments_dir)
-    show(output, data, lambda: ui.tutorial_detail(data))
+    shown = listing.detail(experiment, instance=instance, experiments_dir=settings(ctx).experiments_dir)
+    show(output, shown.as_dict(), lambda: ui.tutorial_detail(shown))
 
 
 def _start(
@@ -231,8 +226,7 @@ def check_cmd(
     if outcome.interrupted:
         ui.error("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED)
-    data = outcome.as_dict()
-    show(output, data, lambda: ui.tutorial_check(data))
+    show(output, outcome.as_dict(), lambda: ui.tutorial_check(outcome))
     raise typer.Exit(EXIT_OK if outcome.passed else EXIT_FAILED)
 
 

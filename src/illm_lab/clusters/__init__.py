@@ -20,7 +20,7 @@ lazily, so importing this package stays cheap.
 
 from __future__ import annotations
 
-from illm_lab.clusters.base import Attached, Health, Provider, Removal, Request
+from illm_lab.clusters.base import Attached, ClusterRemoval, Health, Provider, Removal, Request
 from illm_lab.clusters.provisioning import (
     delete_by_name,
     get,
@@ -34,6 +34,7 @@ from illm_lab.clusters.registry import kubeconfig_path as kubeconfig_of
 
 __all__ = [
     "Attached",
+    "ClusterRemoval",
     "Health",
     "Provider",
     "Removal",

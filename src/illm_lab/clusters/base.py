@@ -28,6 +28,20 @@ def quiet(_message: str) -> None:
 
 
 @dataclass(frozen=True)
+class ClusterRemoval:
+    """A cluster lab created for a role, deleted (or found gone, or kept by its provider)."""
+
+    cluster: str  # the role
+    name: str
+    action: Removal
+    provider: str | None = None  # None: deleted by name, its provider read from lab's state dir
+
+    def as_dict(self) -> dict[str, str]:
+        provider = {"provider": self.provider} if self.provider is not None else {}
+        return {"cluster": self.cluster, "name": self.name, **provider, "action": self.action}
+
+
+@dataclass(frozen=True)
 class Request:
     """One cluster to provide: its name, the role it serves and its size."""
 

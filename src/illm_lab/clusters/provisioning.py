@@ -19,11 +19,11 @@ import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from illm_lab.base.errors import ToolError, UsageError
 from illm_lab.clusters import registry
-from illm_lab.clusters.base import Note, Provider, Removal, Request, quiet
+from illm_lab.clusters.base import ClusterRemoval, Note, Provider, Removal, Request, quiet
 from illm_lab.config import labconfig
 from illm_lab.config.selection import DEFAULT, EXISTING, Target
 from illm_lab.model.labconfig import LabConfig
@@ -169,18 +169,18 @@ def remove_created(
     config: labconfig.Loaded | None = None,
     note: Note = quiet,
     roles: Callable[[str], bool] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ClusterRemoval]:
     """Delete every cluster the runs of `instance` created (half-created ones included) and
     record each removal in `run`. `existing` clusters are never among them."""
     loaded = config or labconfig.load()
-    removed: list[dict[str, Any]] = []
+    removed: list[ClusterRemoval] = []
     for role, cluster in sorted(ledger.created_clusters(instance).items()):
         provider_name, name = str(cluster.get("provider") or ""), str(cluster["name"])
         if provider_name in ("", EXISTING, DEFAULT) or (roles is not None and not roles(role)):
             continue
         action: Removal = get(provider_name, loaded).delete(name, note)
         run.cluster_deleted(role, name=name, provider=provider_name, kept=action == "kept")
-        removed.append({"cluster": role, "name": name, "provider": provider_name, "action": action})
+        removed.append(ClusterRemoval(role, name, action, provider_name))
     return removed
 
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from illm_lab.engine.inventory import Inventory
 from illm_lab.ledger import Run
 from illm_lab.model import checks as m
 from illm_lab.model.experiment import Experiment, Metric
+from illm_lab.reports.conduct import MetricResult, Sample
 
 if TYPE_CHECKING:
     from illm_lab.conduct.forwards import Forwards
@@ -218,28 +220,22 @@ def _run_command(spec: m.CommandSpec, env: dict[str, str], remaining: float) -> 
     return result.exit_code, result.stdout, result.stderr
 
 
-def query_metric(cluster: Cluster, metric: Metric) -> dict[str, Any]:
+def query_metric(cluster: Cluster, metric: Metric) -> MetricResult:
     """One comparison figure: every sample of the query's instant vector, with its labels."""
     import json
     import urllib.parse
 
     ns, svc, port = m.parse_service_ref(metric.service)
     path = "/api/v1/query?" + urllib.parse.urlencode({"query": metric.query})
-    out: dict[str, Any] = {"name": metric.name, "query": metric.query, "unit": metric.unit, "values": []}
+    measured = MetricResult(metric.name, metric.query, metric.unit)
     try:
         status, body = cluster.proxy_get(ns, svc, port, path)
         data = json.loads(body)["data"] if status == 200 else None
     except (ClusterError, ValueError, KeyError) as exc:
-        out["error"] = str(exc)[:200]
-        return out
+        return replace(measured, error=str(exc)[:200])
     if data is None:
-        out["error"] = f"query failed with status {status}"
-        return out
+        return replace(measured, error=f"query failed with status {status}")
     if data.get("resultType") == "scalar":
-        out["values"] = [{"labels": {}, "value": float(data["result"][1])}]
-    else:
-        out["values"] = [
-            {"labels": dict(s.get("metric") or {}), "value": float(s["value"][1])}
-            for s in data.get("result") or []
-        ]
-    return out
+        return replace(measured, values=[Sample({}, float(data["result"][1]))])
+    return replace(measured, values=[Sample(dict(s.get("metric") or {}), float(s["value"][1]))
+                                     for s in data.get("result") or []])

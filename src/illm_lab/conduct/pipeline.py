@@ -20,11 +20,11 @@ from illm_lab.catalog.params import masked
 from illm_lab.conduct.interrupts import Interrupts
 from illm_lab.conduct.live import Session
 from illm_lab.conduct.options import ConductOptions
-from illm_lab.conduct.report import ConductReport
 from illm_lab.conduct.run import ConductRun
 from illm_lab.config.selection import Target
 from illm_lab.rendering.render import Rendering
 from illm_lab.reports import store as kept_reports
+from illm_lab.reports.conduct import ConductReport
 
 if TYPE_CHECKING:
     from illm_lab.ledger import Ledger

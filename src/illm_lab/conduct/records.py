@@ -11,8 +11,8 @@ from illm_lab import __version__
 from illm_lab.base.yamlio import dump
 from illm_lab.catalog import Entry, fingerprint
 from illm_lab.catalog.params import masked
-from illm_lab.conduct.report import ConductReport
 from illm_lab.model.record import RECORD_FILE, RecordCheck, RecordCluster, RecordMetric, ValidationRecord
+from illm_lab.reports.conduct import ConductReport
 
 
 def params_hash(entry: Entry, params: dict[str, Any]) -> str:
@@ -72,7 +72,7 @@ def write_record(entry: Entry, report: ConductReport, params: dict[str, Any],
             )
             for c in report.checks
         ],
-        metrics=[RecordMetric.model_validate(m) for m in report.metrics] or None,
+        metrics=[RecordMetric.model_validate(m.as_dict()) for m in report.metrics] or None,
     )
     header = "# Written by `lab conduct --record`; commit it: `lab roadmap` counts validated experiments.\n"
     body = dump(record.model_dump(mode="json", by_alias=True, exclude_none=True))

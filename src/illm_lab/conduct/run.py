@@ -21,10 +21,10 @@ from illm_lab.catalog import Entry
 from illm_lab.conduct.interrupts import Interrupts
 from illm_lab.conduct.live import LiveRun, Session
 from illm_lab.conduct.options import ConductOptions
-from illm_lab.conduct.report import ConductReport
 from illm_lab.config.selection import Target
 from illm_lab.engine import events as engine_events
 from illm_lab.rendering.render import Rendering
+from illm_lab.reports.conduct import ConductReport
 
 if TYPE_CHECKING:
     from illm_lab.conduct.checking import CheckSession
@@ -207,10 +207,7 @@ class ConductRun:
                         deadline=time.monotonic() + self.options.teardown_timeout,
                         on_event=self.forward,
                     )
-                    step.message = (
-                        f"{sum(1 for r in removed.removed if r['action'] == 'deleted')} deleted"
-                        + "".join(f", cluster {c['name']} {c['action']}" for c in removed.clusters)
-                    )
+                    step.message = f"{removed.deleted} deleted{removed.clusters_text()}"
         except LabError as exc:
             if not report.error:
                 report.error, report.error_code = f"teardown: {exc}", exc.exit_code
@@ -244,17 +241,18 @@ class ConductRun:
         name = self.entry.name
         ref = getattr(event, "ref", None)
         data: dict[str, Any] = {"ref": ref.as_dict()} if ref is not None else {}
-        if isinstance(event, engine_events.ObjectApplied):
-            self.emit(ev.Event(ev.OBJECT_APPLIED, name, {**data, "action": event.action}))
-        elif isinstance(event, engine_events.ObjectDeleted):
-            self.emit(ev.Event(ev.OBJECT_DELETED, name, {**data, "action": event.action}))
-        elif isinstance(event, engine_events.Note):
-            self._message(event.message)
-        elif isinstance(event, engine_events.WaitStarted | engine_events.WaitDone
-                        | engine_events.PhaseStarted):
-            detail = {k: v for k, v in vars(event).items() if k != "ref"}
-            self.emit(ev.Event(ev.MESSAGE, name,
-                               {**data, "engine": type(event).__name__, **detail}))
+        match event:
+            case engine_events.ObjectApplied(action=action):
+                self.emit(ev.Event(ev.OBJECT_APPLIED, name, {**data, "action": action}))
+            case engine_events.ObjectDeleted(action=action):
+                self.emit(ev.Event(ev.OBJECT_DELETED, name, {**data, "action": action}))
+            case engine_events.Note(message=message):
+                self._message(message)
+            case engine_events.WaitStarted() | engine_events.WaitDone() | engine_events.PhaseStarted():
+                # the stream names the engine event (`engine`) and carries its fields
+                detail = {k: v for k, v in vars(event).items() if k != "ref"}
+                self.emit(ev.Event(ev.MESSAGE, name,
+                                   {**data, "engine": type(event).__name__, **detail}))
 
 
 def run_roles(rendering: Rendering, options: ConductOptions) -> list[str]:

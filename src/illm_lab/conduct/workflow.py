@@ -14,6 +14,7 @@ from illm_lab.rendering.render import Rendering
 if TYPE_CHECKING:
     from illm_lab.kube import Cluster
     from illm_lab.ledger import Run
+    from illm_lab.reports.conduct import MetricResult
 
 
 def run_workflow(
@@ -80,7 +81,7 @@ def run_workflow(
     )
 
 
-def query_metrics(entry: Entry, clusters: dict[str, Cluster]) -> list[dict[str, Any]]:
+def query_metrics(entry: Entry, clusters: dict[str, Cluster]) -> list[MetricResult]:
     from illm_lab.conduct.checking import query_metric
 
     cluster = clusters.get("target") or next(iter(clusters.values()))

@@ -152,18 +152,49 @@ def refuse_unless_allowed(experiment: Experiment, folder: Path, *, allowed: bool
         raise UsageError(f"{experiment.name}: {why}")
 
 
-def as_rows(trusted: dict[str, Trusted]) -> list[dict[str, Any]]:
-    return [{"folder": t.folder, "trusted": t.at, "current": t.current, "commands": t.commands}
-            for t in trusted.values()]
+@dataclass(frozen=True)
+class TrustRow:
+    """A trusted folder as `lab trust` lists it, with whether the trust still holds (the
+    folder's hash, computed once)."""
+
+    folder: str
+    trusted: str  # when
+    current: bool
+    commands: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"folder": self.folder, "trusted": self.trusted, "current": self.current,
+                "commands": self.commands}
 
 
-def trust_paths(targets: list[Path], *, forget: bool = False) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class TrustChange:
+    """What `lab trust PATH` did to one experiment folder, with what it may now run."""
+
+    folder: str
+    action: str  # trusted | forgotten | was not trusted
+    commands: list[str]
+    experiment: str | None = None  # trusted: the experiment and the hash it was trusted at
+    hash: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.experiment is None:
+            return {"folder": self.folder, "action": self.action, "commands": self.commands}
+        return {"folder": self.folder, "action": self.action, "experiment": self.experiment,
+                "commands": self.commands, "hash": self.hash}
+
+
+def as_rows(trusted: dict[str, Trusted]) -> list[TrustRow]:
+    return [TrustRow(t.folder, t.at, t.current, t.commands) for t in trusted.values()]
+
+
+def trust_paths(targets: list[Path], *, forget: bool = False) -> list[TrustChange]:
     """`lab trust PATH…`: trust (or, with `forget`, stop trusting) each experiment folder; a
     catalog folder stands for every experiment in it. What each would run is returned, so the
     user sees what they trusted."""
     from illm_lab import catalog
 
-    out: list[dict[str, Any]] = []
+    out: list[TrustChange] = []
     for target in targets:
         if not target.is_dir():
             raise UsageError(f"{target}: not a folder (give an experiment's folder or a catalog)")
@@ -172,11 +203,11 @@ def trust_paths(targets: list[Path], *, forget: bool = False) -> list[dict[str, 
             raise UsageError(f"{target}: no experiment.yaml in it or in its subfolders")
         for folder in folders:
             if forget:
-                out.append({"folder": str(folder.resolve()), "action": "forgotten" if revoke(folder)
-                            else "was not trusted", "commands": []})
+                out.append(TrustChange(str(folder.resolve()),
+                                       "forgotten" if revoke(folder) else "was not trusted", []))
                 continue
             entry = catalog.load(folder)
             trusted = trust(folder, entry.experiment)
-            out.append({"folder": trusted.folder, "action": "trusted", "experiment": entry.name,
-                        "commands": trusted.commands, "hash": trusted.hash})
+            out.append(TrustChange(trusted.folder, "trusted", trusted.commands, entry.name,
+                                   trusted.hash))
     return out

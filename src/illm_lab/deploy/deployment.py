@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from illm_lab.base.identity import ObjectRef
@@ -24,8 +24,22 @@ from illm_lab.ledger import Ledger, Outstanding, Run
 from illm_lab.rendering.render import RenderedComponent, Rendering, render
 
 if TYPE_CHECKING:
+    from illm_lab.engine.diff import ObjectDiff
+    from illm_lab.engine.prune import Removal
     from illm_lab.kube import Cluster
 
+
+
+@dataclass(frozen=True)
+class Removed:
+    """An object of the instance, removed from the cluster of `cluster` (a role): by a prune, a
+    teardown or `lab down`."""
+
+    cluster: str
+    removal: Removal
+
+    def as_dict(self) -> dict[str, str]:
+        return {"cluster": self.cluster, **self.removal.as_dict()}
 
 
 @dataclass
@@ -35,7 +49,7 @@ class DeployResult:
     run_id: str
     clusters: dict[str, dict[str, str]] = field(default_factory=dict)
     objects: list[dict[str, Any]] = field(default_factory=list)
-    pruned: list[dict[str, Any]] = field(default_factory=list)
+    pruned: list[Removed] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -44,14 +58,15 @@ class DeployResult:
         for o in self.objects:
             out[o["action"]] = out.get(o["action"], 0) + 1
         if self.pruned:
-            out["pruned"] = sum(1 for p in self.pruned if p["action"] == "deleted")
+            out["pruned"] = sum(1 for p in self.pruned if p.removal.action == "deleted")
         return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment, "instance": self.instance, "run": self.run_id,
             "clusters": self.clusters, "counts": self.counts(), "objects": self.objects,
-            "pruned": self.pruned, "notes": self.notes, "seconds": round(self.seconds, 3),
+            "pruned": [p.as_dict() for p in self.pruned], "notes": self.notes,
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -339,7 +354,7 @@ def _prune(
     recorder: Any,
     emit: OnEngineEvent,
     pruning: Any,
-) -> list[dict[str, Any]]:
+) -> list[Removed]:
     previous = before.refs if before else []
     types = {(r.api_version, r.kind) for r in [*kept, *previous]}
     live = pruning.labelled(cluster, inventory, types)
@@ -347,7 +362,7 @@ def _prune(
     if not stale:
         return []
     removals = pruning.delete_all(cluster, stale, recorder=recorder, on_event=emit, role=role)
-    return [{"cluster": role, **r.as_dict()} for r in removals]
+    return [Removed(role, r) for r in removals]
 
 
 def diff_experiment(
@@ -358,16 +373,16 @@ def diff_experiment(
     instance: str | None = None,
     force_conflicts: bool = False,
     ledger: Ledger | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ObjectDiff]:
     """Per object: create | change | unchanged | delete (would be pruned), with a unified diff."""
     from illm_lab.engine import prune as pruning
     from illm_lab.engine.apply import plan
-    from illm_lab.engine.diff import diff
+    from illm_lab.engine.diff import ObjectDiff, diff
 
     rendering = render(entry, params)
     inventory = Inventory(entry.name, instance or instance_id(entry.name))
     before = (ledger or Ledger()).outstanding(inventory.instance)
-    out: list[dict[str, Any]] = []
+    out: list[ObjectDiff] = []
     for role in roles_of(rendering):
         with connect(targets[role]) as cluster:
             # Charts are rendered against the live cluster exactly as `apply` renders them, or
@@ -377,13 +392,12 @@ def diff_experiment(
             pairs = [(NAMESPACES_COMPONENT, rendering.namespaces.get(role, []))]
             pairs += [(c.name, c.objects) for c in rendering.components if c.cluster == role]
             desired = plan(pairs, inventory)
-            out += [{"cluster": role, **d.as_dict()}
+            out += [replace(d, cluster=role)
                     for d in diff(cluster, desired, force_conflicts=force_conflicts)]
             kept = ([d.ref for d in desired] + _workflow_refs(rendering, role, inventory)
                     + _kept_hooks(rendering, role, inventory))
             previous = before[role].refs if role in before else []
             types = {(r.api_version, r.kind) for r in [*kept, *previous]}
             for ref in pruning.stale(kept, previous, pruning.labelled(cluster, inventory, types)):
-                out.append({"cluster": role, **ref.as_dict(), "component": "", "action": "delete",
-                            "diff": ""})
+                out.append(ObjectDiff(ref, "", "delete", "", cluster=role))
     return out

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from illm_lab.catalog import Entry
+from illm_lab.clusters import ClusterRemoval
 from illm_lab.config.selection import Target
-from illm_lab.deploy.deployment import open_cluster
+from illm_lab.deploy.deployment import Removed, open_cluster
 from illm_lab.engine.events import Note, OnEngineEvent
 from illm_lab.engine.inventory import Inventory, instance_id
 from illm_lab.ledger import Ledger, Outstanding, Run
@@ -26,17 +27,57 @@ if TYPE_CHECKING:
 
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A role whose objects were not deleted one by one: its cluster (lab's) was deleted next."""
+
+    cluster: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"cluster": self.cluster, "reason": self.reason}
+
+
 @dataclass
 class RemovalResult:
     instance: str
     run_id: str
-    removed: list[dict[str, Any]] = field(default_factory=list)
-    clusters: list[dict[str, Any]] = field(default_factory=list)  # clusters lab created, removed
-    skipped: list[dict[str, Any]] = field(default_factory=list)  # roles whose cluster was gone
+    removed: list[Removed] = field(default_factory=list)
+    clusters: list[ClusterRemoval] = field(default_factory=list)  # clusters lab created, removed
+    skipped: list[Skipped] = field(default_factory=list)  # roles whose cluster was gone
+
+    @property
+    def deleted(self) -> int:
+        """Objects deleted now (not those found gone already)."""
+        return sum(1 for r in self.removed if r.removal.action == "deleted")
+
+    def clusters_text(self) -> str:
+        """`, cluster NAME ACTION` per cluster, for the line that ends a teardown step."""
+        return "".join(f", cluster {c.name} {c.action}" for c in self.clusters)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"instance": self.instance, "run": self.run_id, "removed": self.removed,
-                "clusters": self.clusters, "skipped": self.skipped}
+        return {"instance": self.instance, "run": self.run_id,
+                "removed": [r.as_dict() for r in self.removed],
+                "clusters": [c.as_dict() for c in self.clusters],
+                "skipped": [s.as_dict() for s in self.skipped]}
+
+
+@dataclass(frozen=True)
+class DownResult:
+    """`lab down`: what was removed, or why nothing was; `as_dict` is its JSON shape."""
+
+    instance: str
+    removal: RemovalResult | None = None  # None: nothing of the instance was deployed
+    message: str | None = None
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = ()  # run files that could not be read, skipped
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.removal is None:
+            return {"instance": self.instance, "run": None, "removed": [], "message": self.message,
+                    "warnings": list(self.warnings)}
+        return {**self.removal.as_dict(), "seconds": round(self.seconds, 3),
+                "warnings": list(self.warnings)}
 
 
 def delete_instance(
@@ -116,7 +157,7 @@ def remove_outstanding(
         except (ClusterError, ConfigError) as exc:
             if role not in tolerate:
                 raise
-            result.skipped.append({"cluster": role, "reason": str(exc)[:300]})
+            result.skipped.append(Skipped(role, str(exc)[:300]))
             emit(Note(f"{role}: objects not deleted one by one ({exc}); its cluster is deleted next"))
     return result
 
@@ -154,7 +195,7 @@ def _remove_role(
             cluster, refs, deadline=deadline, recorder=run.recorder(role), on_event=emit,
             role=role, force_finalizers=force_finalizers,
         )
-        result.removed += [{"cluster": role, **r.as_dict()} for r in removals]
+        result.removed += [Removed(role, r) for r in removals]
     finally:
         if own:
             cluster.close()

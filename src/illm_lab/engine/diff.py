@@ -27,16 +27,17 @@ from illm_lab.rendering.render import mask_secrets
 _VOLATILE_META = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ObjectDiff:
     ref: ObjectRef
     component: str
-    action: str  # create | change | unchanged
+    action: str  # create | change | unchanged | delete (would be pruned)
     diff: str
+    cluster: str = ""  # the role whose cluster holds it, once the caller knows
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.ref.as_dict(), "component": self.component, "action": self.action,
-                "diff": self.diff}
+        return {"cluster": self.cluster, **self.ref.as_dict(), "component": self.component,
+                "action": self.action, "diff": self.diff}
 
 
 def diff(

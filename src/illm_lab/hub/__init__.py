@@ -2,7 +2,8 @@
 External Secrets, OpenBao, Kyverno, metrics-server, Crossplane), declared in a manifest of the
 experiment format (`platform/hub/experiment.yaml`).
 
-Public API (`lab hub ...` calls these; they never print, they emit events and return data):
+Public API (`lab hub ...` calls these; they never print, they emit events and return the typed
+results of `hub.results`):
 
 - `bootstrap(HubRequest, emit)` — create or attach the hub, apply the platform, open OpenBao.
 - `status(HubRequest)` — reachability, Kubernetes version, per-component health.

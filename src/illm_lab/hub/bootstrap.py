@@ -18,8 +18,9 @@ from typing import Any
 from illm_lab.base.events import Emit
 from illm_lab.base.steps import Steps
 from illm_lab.config.selection import Target
-from illm_lab.engine.events import Note
+from illm_lab.engine.events import EngineEvent, Note, OnEngineEvent
 from illm_lab.hub import platform
+from illm_lab.hub.results import BaoOpened, ComponentResult, HubCluster, HubResult
 
 
 @dataclass
@@ -61,7 +62,7 @@ def hub_target(entry_experiment: Any, request: HubRequest) -> Target:
     return chosen
 
 
-def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
+def bootstrap(request: HubRequest, emit: Emit) -> HubResult:
     from illm_lab import catalog
     from illm_lab.clusters import provision
     from illm_lab.deploy.deployment import deploy_run, open_cluster
@@ -80,22 +81,16 @@ def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
     steps = Steps(emit, platform.EXPERIMENT)
     inventory = Inventory(entry.name, platform.INSTANCE)
     ledger = Ledger()
-    result: dict[str, Any] = {"instance": platform.INSTANCE, "components": [], "openbao": None}
+    opened: BaoOpened | None = None
     ok = False
     try:
         with ledger.start(entry.experiment, resolved, instance=platform.INSTANCE,
                           command="hub bootstrap") as run:
-            result["run"] = run.id
             with steps("cluster") as step:
                 target = provision(run, platform.ROLE, target, note=steps.note)
                 cluster = open_cluster(run, platform.ROLE, target)
-                result["cluster"] = {
-                    "provider": target.provider, "name": target.name if target.creates else None,
-                    "context": cluster.context, "server": cluster.server,
-                    "kubeconfig": str(target.kubeconfig) if target.kubeconfig else None,
-                    "version": cluster.server_version(), "chosenBy": target.source,
-                }
-                step.message = f"{target.provider} {cluster.context} ({result['cluster']['version']})"
+                hub = _hub_cluster(target, cluster)
+                step.message = f"{target.provider} {cluster.context} ({hub.version})"
             try:
                 with steps("platform") as step:
                     deployed = deploy_run(
@@ -103,35 +98,44 @@ def bootstrap(request: HubRequest, emit: Emit) -> dict[str, Any]:
                         clusters={platform.ROLE: cluster}, prune=not request.components,
                         force_conflicts=request.force_conflicts, on_event=notes_to(steps),
                     )
-                    result["counts"] = deployed.counts()
-                    result["components"] = _per_component(rendering, deployed.objects)
-                    result["pruned"] = deployed.pruned
-                    step.message = ", ".join(f"{n} {a}" for a, n in sorted(result["counts"].items()))
+                    step.message = ", ".join(f"{n} {a}" for a, n in sorted(deployed.counts().items()))
                 bao = next((c for c in rendering.components if c.name == platform.OPENBAO), None)
                 if bao is not None:
                     with steps("openbao") as step:
-                        result["openbao"] = _open_bao(cluster, rendering, bao, request, steps)
-                        step.message = result["openbao"]["action"]
+                        opened = _open_bao(cluster, rendering, bao, request, steps)
+                        step.message = opened.action
             finally:
                 cluster.close()
         ok = True
     finally:
         steps.finish(ok)
-    result["steps"] = [s.as_dict() for s in steps.records]
-    result["seconds"] = round(time.monotonic() - started, 3)
-    return result
+    return HubResult(
+        instance=platform.INSTANCE, run_id=run.id, cluster=hub, counts=deployed.counts(),
+        components=_per_component(rendering, deployed.objects), pruned=deployed.pruned,
+        openbao=opened, steps=list(steps.records), seconds=time.monotonic() - started,
+    )
 
 
-def notes_to(steps: Steps) -> Any:
+def _hub_cluster(target: Target, cluster: Any) -> HubCluster:
+    return HubCluster(
+        provider=target.provider, name=target.name if target.creates else None,
+        context=cluster.context, server=cluster.server,
+        kubeconfig=str(target.kubeconfig) if target.kubeconfig else None,
+        version=cluster.server_version(), chosen_by=target.source,
+    )
+
+
+def notes_to(steps: Steps) -> OnEngineEvent:
     """An engine callback that keeps the engine's notes as notes of the current step."""
-    def forward(event: Any) -> None:
-        if isinstance(event, Note):
-            steps.note(event.message)
+    def forward(event: EngineEvent) -> None:
+        match event:
+            case Note(message=message):
+                steps.note(message)
 
     return forward
 
 
-def _per_component(rendering: Any, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _per_component(rendering: Any, objects: list[dict[str, Any]]) -> list[ComponentResult]:
     specs = {c.name: c for c in rendering.experiment.spec.components}
     out = []
     for comp in rendering.components:
@@ -144,15 +148,12 @@ def _per_component(rendering: Any, objects: list[dict[str, Any]]) -> list[dict[s
                     where = f"{obj['namespace']}/{obj['name']}" if obj.get("namespace") else obj["name"]
                     changed.append(f"{obj['action']}: {obj['kind']} {where}")
         helm = specs[comp.name].helm if comp.name in specs else None
-        out.append({
-            "name": comp.name, "namespace": comp.namespace,
-            "chart": comp.chart or (f"{helm.chart} {helm.version}" if helm and helm.chart else None),
-            "counts": counts, "changed": changed,
-        })
+        chart = comp.chart or (f"{helm.chart} {helm.version}" if helm and helm.chart else None)
+        out.append(ComponentResult(comp.name, comp.namespace, chart, counts, changed))
     return out
 
 
-def _open_bao(cluster: Any, rendering: Any, comp: Any, request: HubRequest, steps: Steps) -> dict[str, Any]:
+def _open_bao(cluster: Any, rendering: Any, comp: Any, request: HubRequest, steps: Steps) -> BaoOpened:
     from illm_lab.base.identity import ObjectRef
     from illm_lab.engine.wait import wait_all
     from illm_lab.hub.openbao import OpenBao, keys_path
@@ -166,4 +167,4 @@ def _open_bao(cluster: Any, rendering: Any, comp: Any, request: HubRequest, step
     action = bao.ensure(steps.note)
     workloads = [ObjectRef.of(o) for o in comp.objects if o.get("kind") in ("StatefulSet", "Deployment")]
     wait_all(cluster, workloads, deadline=deadline)  # Ready once unsealed
-    return {"service": f"{comp.namespace}/{service}", "action": action, "keys": str(keys_path())}
+    return BaoOpened(f"{comp.namespace}/{service}", action, str(keys_path()))

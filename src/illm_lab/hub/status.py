@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from illm_lab.base.errors import ClusterError, InputError, LabError
+from illm_lab.clusters.base import Health
 from illm_lab.config.selection import Target
 from illm_lab.hub import platform
 from illm_lab.hub.bootstrap import HubRequest
+from illm_lab.hub.results import ComponentHealth, HubReach, HubStatus, Workload
 
 WORKLOADS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"))
 
@@ -43,62 +45,61 @@ def locate(request: HubRequest, experiment: Any) -> Target:
     raise ClusterError("no hub yet: run `lab hub bootstrap` (or name one with --hub-context)")
 
 
-def status(request: HubRequest) -> dict[str, Any]:
+def status(request: HubRequest) -> HubStatus:
     from illm_lab import kube
     from illm_lab.clusters import health
 
     entry = platform.load(request.platform)
     target = locate(request, entry.experiment)
-    data: dict[str, Any] = {
-        "cluster": {"provider": target.provider, "name": target.name, "chosenBy": target.source,
-                    "kubeconfig": str(target.kubeconfig) if target.kubeconfig else None},
-        "components": [], "ok": False,
-    }
     try:
         cluster = kube.connect(target.kubeconfig, target.context)
     except InputError:
         raise  # a malformed kubeconfig is bad input (exit 2), not an unreachable hub
     except LabError as exc:
-        data["cluster"].update(reachable=False, message=str(exc))
-        return data
+        return HubStatus(_reach(target, Health(False, message=str(exc))), [])
     with cluster:
         state = health.of(cluster)
-        data["cluster"].update(context=cluster.context, server=cluster.server, **state.as_dict())
-        if state.reachable:
-            data["components"] = [_component(cluster, comp) for comp in entry.experiment.spec.components]
-    data["ok"] = state.ok and all(c["state"] == "ready" for c in data["components"])
-    return data
+        reach = _reach(target, state, cluster)
+        if not state.reachable:
+            return HubStatus(reach, [])
+        return HubStatus(reach, [_component(cluster, comp) for comp in entry.experiment.spec.components])
 
 
-def _component(cluster: Any, comp: Any) -> dict[str, Any]:
+def _reach(target: Target, state: Health, cluster: Any = None) -> HubReach:
+    """The hub's cluster as found at `target`; `cluster`: the client that connected, if any."""
+    return HubReach(
+        provider=target.provider, name=target.name, chosen_by=target.source,
+        kubeconfig=str(target.kubeconfig) if target.kubeconfig else None, health=state,
+        connected=cluster is not None, context=cluster.context if cluster is not None else None,
+        server=cluster.server if cluster is not None else None,
+    )
+
+
+def _component(cluster: Any, comp: Any) -> ComponentHealth:
     from illm_lab.engine import readiness
 
     selector = f"lab.illm.io/instance={platform.INSTANCE},lab.illm.io/component={comp.name}"
-    out: dict[str, Any] = {"name": comp.name, "namespace": comp.namespace,
-                           "version": comp.helm.version if comp.helm else None, "workloads": []}
+    version = comp.helm.version if comp.helm else None
     try:
         found = [o for api, kind in WORKLOADS for o in cluster.list(api, kind, comp.namespace, selector)]
     except LabError as exc:
-        return {**out, "state": "unknown", "message": str(exc)[:200]}
-    ready = True
+        return ComponentHealth(comp.name, comp.namespace, version, "unknown", str(exc)[:200])
+    workloads = []
     for obj in found:
         rule = readiness.for_kind(obj["kind"])
         verdict = rule(obj) if rule else readiness.Verdict(True, "exists")
-        ready = ready and verdict.done
-        out["workloads"].append({"kind": obj["kind"], "name": obj["metadata"]["name"],
-                                 "ready": verdict.done, "status": verdict.status})
+        workloads.append(Workload(obj["kind"], obj["metadata"]["name"], verdict.done, verdict.status))
     if not found:
-        out.update(state="missing", message="not installed (no workloads with its labels)")
-    else:
-        waiting = [w for w in out["workloads"] if not w["ready"]]
-        first = f"; {waiting[0]['kind']} {waiting[0]['name']}: {waiting[0]['status']}" if waiting else ""
-        out.update(state="ready" if ready else "not ready",
-                   message=f"{len(found) - len(waiting)}/{len(found)} workloads ready{first}")
-    if comp.name == platform.OPENBAO and found:
-        out["openbao"] = _seal(cluster, comp)
-        if out["openbao"].get("sealed"):
-            out.update(state="not ready", message=out["message"] + "; sealed")
-    return out
+        return ComponentHealth(comp.name, comp.namespace, version, "missing",
+                               "not installed (no workloads with its labels)")
+    waiting = [w for w in workloads if not w.ready]
+    first = f"; {waiting[0].kind} {waiting[0].name}: {waiting[0].status}" if waiting else ""
+    state = "not ready" if waiting else "ready"
+    message = f"{len(found) - len(waiting)}/{len(found)} workloads ready{first}"
+    seal = _seal(cluster, comp) if comp.name == platform.OPENBAO else None
+    if seal is not None and seal.get("sealed"):
+        state, message = "not ready", message + "; sealed"
+    return ComponentHealth(comp.name, comp.namespace, version, state, message, workloads, seal)
 
 
 def _seal(cluster: Any, comp: Any) -> dict[str, Any]:

@@ -10,34 +10,32 @@ provider too. OpenBao's keys file goes last: nothing it opens is left.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from illm_lab.base.events import Emit
 from illm_lab.base.steps import Steps
 from illm_lab.hub import platform
 from illm_lab.hub.bootstrap import HubRequest, notes_to
+from illm_lab.hub.results import HubPlan, HubRemoval, PlannedCluster
 
 
-def plan(request: HubRequest) -> dict[str, Any]:
+def plan(request: HubRequest) -> HubPlan:
     """What `destroy` would remove, for the confirmation question."""
     from illm_lab.clusters import registry
     from illm_lab.ledger import Ledger
 
     ledger = Ledger()
     created = ledger.created_clusters(platform.INSTANCE)
-    clusters = [{"name": c["name"], "provider": c.get("provider"), "state": c.get("state")}
-                for c in created.values()]
+    clusters = [PlannedCluster(c["name"], c.get("provider"), c.get("state")) for c in created.values()]
     leftover = registry.read(platform.CLUSTER)
-    if leftover and not any(c["name"] == platform.CLUSTER for c in clusters):
-        clusters.append({"name": platform.CLUSTER, "provider": leftover.get("provider"),
-                         "state": leftover.get("state")})
+    if leftover and not any(c.name == platform.CLUSTER for c in clusters):
+        clusters.append(PlannedCluster(platform.CLUSTER, leftover.get("provider"), leftover.get("state")))
     objects = sum(len(o.refs) for o in ledger.outstanding(platform.INSTANCE).values())
-    return {"clusters": clusters, "objects": objects}
+    return HubPlan(clusters, objects)
 
 
-def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
+def destroy(request: HubRequest, emit: Emit) -> HubRemoval:
     from illm_lab.base.errors import UsageError
-    from illm_lab.clusters import delete_by_name
+    from illm_lab.clusters import ClusterRemoval, delete_by_name
     from illm_lab.config import selection as targets
     from illm_lab.deploy.teardown import remove_everything
     from illm_lab.engine.inventory import Inventory
@@ -56,31 +54,26 @@ def destroy(request: HubRequest, emit: Emit) -> dict[str, Any]:
                                 role_contexts={platform.ROLE: request.hub_context})
     steps = Steps(emit, platform.EXPERIMENT)
     ledger = Ledger()
-    result: dict[str, Any] = {"instance": platform.INSTANCE}
     ok = False
     try:
-        with ledger.start(experiment, {}, instance=platform.INSTANCE, command="hub destroy") as run:
-            result["run"] = run.id
-            with steps("destroy") as step:
-                removed = remove_everything(
-                    run, ledger, Inventory(experiment.metadata.name, platform.INSTANCE),
-                    targets=chosen, on_event=notes_to(steps),
-                )
-                result.update(removed.as_dict())
-                if not any(c["name"] == platform.CLUSTER for c in removed.clusters):
-                    action = delete_by_name(platform.CLUSTER, note=steps.note)
-                    if action != "gone":
-                        result["clusters"].append({"cluster": platform.ROLE, "name": platform.CLUSTER,
-                                                   "action": action})
-                result["openbaoKeysRemoved"] = forget_keys()
-                deleted = sum(1 for r in result["removed"] if r["action"] == "deleted")
-                step.message = f"{deleted} objects deleted" + "".join(
-                    f", cluster {c['name']} {c['action']}" for c in result["clusters"])
+        with (
+            ledger.start(experiment, {}, instance=platform.INSTANCE, command="hub destroy") as run,
+            steps("destroy") as step,
+        ):
+            removed = remove_everything(
+                run, ledger, Inventory(experiment.metadata.name, platform.INSTANCE),
+                targets=chosen, on_event=notes_to(steps),
+            )
+            if not any(c.name == platform.CLUSTER for c in removed.clusters):
+                action = delete_by_name(platform.CLUSTER, note=steps.note)
+                if action != "gone":
+                    removed.clusters.append(ClusterRemoval(platform.ROLE, platform.CLUSTER, action))
+            keys_removed = forget_keys()
+            step.message = f"{removed.deleted} objects deleted{removed.clusters_text()}"
         ok = True
     finally:
         steps.finish(ok)
-    result["seconds"] = round(time.monotonic() - started, 3)
-    return result
+    return HubRemoval(removed, keys_removed, time.monotonic() - started)
 
 
 

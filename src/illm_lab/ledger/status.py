@@ -6,6 +6,7 @@ are replayed from those runs, not read again per instance.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from illm_lab.ledger.records import RunRecord, Unreadable
@@ -14,7 +15,39 @@ from illm_lab.ledger.store import Ledger, replay_outstanding
 UNREADABLE = "unreadable"
 
 
-def rows(ledger: Ledger, experiment: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StatusRow:
+    """One run of the ledger as `lab status` shows it; `as_dict` is its JSON shape."""
+
+    run: str
+    experiment: str | None
+    instance: str | None
+    command: Any  # the command line the run recorded (a list), or None
+    state: str
+    started: str | None = None
+    finished: str | None = None
+    clusters: dict[str, Any] = field(default_factory=dict)  # role -> context
+    deployed: int | None = None  # objects the instance has deployed now; None: unknown
+    checks_passed: int = 0
+    checks_total: int = 0
+    file: str | None = None  # an unreadable run file: where, and why
+    error: str | None = None
+
+    @property
+    def unreadable(self) -> bool:
+        return self.state == UNREADABLE
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {
+            "run": self.run, "experiment": self.experiment, "instance": self.instance,
+            "command": self.command, "state": self.state, "started": self.started,
+            "finished": self.finished, "clusters": self.clusters, "deployed": self.deployed,
+            "checks": {"passed": self.checks_passed, "total": self.checks_total},
+        }
+        return {**out, "file": self.file, "error": self.error} if self.unreadable else out
+
+
+def rows(ledger: Ledger, experiment: str | None = None) -> list[StatusRow]:
     """Runs newest first (of `experiment`, when given), then the files that cannot be read."""
     everything = ledger.runs()
     by_instance: dict[str, list[RunRecord]] = {}
@@ -30,37 +63,26 @@ def rows(ledger: Ledger, experiment: str | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def _row(record: RunRecord, deployed: int) -> dict[str, Any]:
+def _row(record: RunRecord, deployed: int) -> StatusRow:
     checks = record.data.get("checks") or []
-    return {
-        "run": record.id,
-        "experiment": record.experiment,
-        "instance": record.instance,
-        "command": record.data.get("command"),
-        "state": record.state,
-        "started": record.started,
-        "finished": record.data.get("finished"),
-        "clusters": {role: c.get("context") for role, c in record.clusters.items()},
-        "deployed": deployed,
-        "checks": {"passed": sum(1 for c in checks if c.get("ok")), "total": len(checks)},
-    }
+    return StatusRow(
+        run=record.id,
+        experiment=record.experiment,
+        instance=record.instance,
+        command=record.data.get("command"),
+        state=record.state,
+        started=record.started,
+        finished=record.data.get("finished"),
+        clusters={role: c.get("context") for role, c in record.clusters.items()},
+        deployed=deployed,
+        checks_passed=sum(1 for c in checks if c.get("ok")),
+        checks_total=len(checks),
+    )
 
 
-def _unreadable_row(problem: Unreadable) -> dict[str, Any]:
-    return {
-        "run": problem.id,
-        "experiment": None,
-        "instance": problem.instance,
-        "command": None,
-        "state": UNREADABLE,
-        "started": None,
-        "finished": None,
-        "clusters": {},
-        "deployed": None,
-        "checks": {"passed": 0, "total": 0},
-        "file": str(problem.path),
-        "error": problem.problem,
-    }
+def _unreadable_row(problem: Unreadable) -> StatusRow:
+    return StatusRow(run=problem.id, experiment=None, instance=problem.instance, command=None,
+                     state=UNREADABLE, file=str(problem.path), error=problem.problem)
 
 
 def _may_belong(problem: Unreadable, experiment: str | None) -> bool:

@@ -8,63 +8,18 @@ import socket
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from illm_lab.base.errors import UsageError
+from illm_lab.checks.result import CheckResult
+from illm_lab.reports.conduct import ConductReport
 
 
-def build(reports: list[dict[str, Any]]) -> ET.Element:
+def build(reports: list[ConductReport]) -> ET.Element:
     root = ET.Element("testsuites")
     total = failures = errors = 0
     for report in reports:
-        checks = report.get("checks", [])
-        failed = sum(1 for c in checks if not c["passed"])
-        skipped = sum(1 for c in checks if c.get("skipped"))
-        error = 1 if report.get("error") else 0
-        suite = ET.SubElement(
-            root,
-            "testsuite",
-            {
-                "name": report["experiment"],
-                "tests": str(len(checks) + error),
-                "failures": str(failed),
-                "errors": str(error),
-                "skipped": str(skipped),
-                "time": f"{report.get('durationSeconds', 0):.3f}",
-                "timestamp": _timestamp(report.get("startedAt")),
-                "hostname": socket.gethostname() or "localhost",
-            },
-        )
-        props = ET.SubElement(suite, "properties")
-        for key in ("run", "verdict"):
-            if report.get(key) is not None:  # a dry run has no run id: no "None" in the report
-                ET.SubElement(props, "property", {"name": key, "value": str(report[key])})
-        for check in checks:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                {
-                    "classname": report["experiment"],
-                    "name": _case_name(check),
-                    "time": f"{check.get('durationSeconds', 0):.3f}",
-                },
-            )
-            if check.get("skipped"):
-                ET.SubElement(case, "skipped", {"message": check["message"][:500]})
-            elif not check["passed"]:
-                failure = ET.SubElement(
-                    case, "failure", {"message": check["message"][:500], "type": check["type"]}
-                )
-                failure.text = "\n".join([check["message"], *check.get("diagnostics", [])])
-        if error:
-            case = ET.SubElement(
-                suite, "testcase", {"classname": report["experiment"], "name": "conduct", "time": "0.000"}
-            )
-            err = ET.SubElement(case, "error", {"message": str(report["error"])[:500], "type": "LabError"})
-            err.text = str(report["error"])
-        ET.SubElement(suite, "system-out").text = ""
-        ET.SubElement(suite, "system-err").text = ""
-        total += len(checks) + error
+        failed, error = _suite(root, report)
+        total += len(report.checks) + error
         failures += failed
         errors += error
     root.set("tests", str(total))
@@ -73,8 +28,48 @@ def build(reports: list[dict[str, Any]]) -> ET.Element:
     return root
 
 
-def _case_name(check: dict[str, Any]) -> str:
-    return f"{check['checkpoint']}: {check['name']}" if check.get("checkpoint") else str(check["name"])
+def _suite(root: ET.Element, report: ConductReport) -> tuple[int, int]:
+    """One <testsuite> for `report`; its failures and errors."""
+    checks = report.checks
+    failed = sum(1 for c in checks if not c.passed)
+    error = 1 if report.error else 0
+    suite = ET.SubElement(root, "testsuite", {
+        "name": report.experiment,
+        "tests": str(len(checks) + error),
+        "failures": str(failed),
+        "errors": str(error),
+        "skipped": str(sum(1 for c in checks if c.skipped)),
+        "time": f"{report.duration:.3f}",
+        "timestamp": _timestamp(report.started_at),
+        "hostname": socket.gethostname() or "localhost",
+    })
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("run", report.run_id), ("verdict", report.verdict)):
+        if value is not None:  # a dry run has no run id: no "None" in the report
+            ET.SubElement(props, "property", {"name": key, "value": str(value)})
+    for check in checks:
+        _case(suite, report.experiment, check)
+    if report.error:
+        case = ET.SubElement(
+            suite, "testcase", {"classname": report.experiment, "name": "conduct", "time": "0.000"}
+        )
+        err = ET.SubElement(case, "error", {"message": report.error[:500], "type": "LabError"})
+        err.text = report.error
+    ET.SubElement(suite, "system-out").text = ""
+    ET.SubElement(suite, "system-err").text = ""
+    return failed, error
+
+
+def _case(suite: ET.Element, classname: str, check: CheckResult) -> None:
+    name = f"{check.checkpoint}: {check.name}" if check.checkpoint else check.name
+    case = ET.SubElement(
+        suite, "testcase", {"classname": classname, "name": name, "time": f"{check.duration:.3f}"}
+    )
+    if check.skipped:
+        ET.SubElement(case, "skipped", {"message": check.message[:500]})
+    elif not check.passed:
+        failure = ET.SubElement(case, "failure", {"message": check.message[:500], "type": check.type})
+        failure.text = "\n".join([check.message, *check.diagnostics])
 
 
 def _timestamp(started: str | None) -> str:
@@ -83,7 +78,7 @@ def _timestamp(started: str | None) -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def write(reports: list[dict[str, Any]], path: Path) -> None:
+def write(reports: list[ConductReport], path: Path) -> None:
     tree = ET.ElementTree(build(reports))
     ET.indent(tree)
     try:

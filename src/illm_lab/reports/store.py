@@ -16,6 +16,7 @@ from typing import Any
 from illm_lab.base.errors import ConfigError, InputError, UsageError
 from illm_lab.base.files import read_text, write_atomic
 from illm_lab.base.paths import ensure_private_dir, state_dir
+from illm_lab.reports.conduct import ConductReport
 
 FOLDER = "reports"
 MAX_REPORT_BYTES = 64 * 1024 * 1024  # a report of thousands of objects and checks
@@ -73,4 +74,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"unreadable report ({type(exc).__name__})", where=str(path)) from None
     if not isinstance(data, dict) or "experiment" not in data or "checks" not in data:
         raise ConfigError("not a conduct report", where=str(path))
+    try:
+        ConductReport.from_dict(data)  # what `lab report` shows is read through the type
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"not a conduct report ({type(exc).__name__})", where=str(path)) from None
     return data

@@ -7,6 +7,7 @@ open (port-forwards on the tutorial's local ports), so an author sees what a lea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,27 @@ def _progress_text(progress: pr.Progress | None, order: list[str]) -> str:
     return f"{passed + skipped}/{len(order)}{running}"
 
 
-def tutorials(experiments_dir: Path | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+@dataclass(frozen=True)
+class TutorialRow:
+    """A tutorial as `lab tutorial list` shows it, with how far the learner got."""
+
+    name: str
+    title: str
+    phase: str
+    checkpoints: int
+    progress: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "phase": self.phase,
+                "checkpoints": self.checkpoints, "progress": self.progress}
+
+    def order(self) -> tuple[bool, list[tuple[int, str]], str]:
+        """Tutorials with checkpoints first, then in roadmap phase order (1 < 2 < 3.1 < 10 < A)."""
+        parts = [(0, p.zfill(6)) if p.isdigit() else (1, p) for p in str(self.phase).split(".")]
+        return (not self.checkpoints, parts, self.name)
+
+
+def tutorials(experiments_dir: Path | None = None) -> tuple[list[TutorialRow], list[str]]:
     entries, problems = catalog.load_all(paths.experiments_dir(experiments_dir))
     store = pr.ProgressStore()
     out = []
@@ -43,16 +64,71 @@ def tutorials(experiments_dir: Path | None = None) -> tuple[list[dict[str, Any]]
             continue
         order = [cp.name for cp in tutorial.checkpoints]
         meta = entry.experiment.metadata
-        out.append({
-            "name": meta.name, "title": meta.title, "phase": meta.phase, "checkpoints": len(order),
-            "progress": _progress_text(store.load(instance_id(meta.name)), order),
-        })
+        out.append(TutorialRow(meta.name, meta.title, meta.phase, len(order),
+                               _progress_text(store.load(instance_id(meta.name)), order)))
     return out, [str(p) for p in problems]
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    """A service the tutorial opens for the learner, and the logins read from the cluster."""
+
+    name: str
+    service: str
+    path: str
+    local_port: int | None
+    credentials: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "service": self.service, "path": self.path,
+                "localPort": self.local_port, "credentials": self.credentials}
+
+
+@dataclass(frozen=True)
+class CheckpointView:
+    """A checkpoint as the learner reads it: instructions and hint rendered, what verifies it."""
+
+    name: str
+    title: str
+    instructions: str
+    hint: str | None
+    checks: list[tuple[str, str]]  # (name, type)
+    solution: list[Any]
+    state: str | None  # the saved progress: passed | skipped | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "instructions": self.instructions,
+                "hint": self.hint, "checks": [{"name": n, "type": t} for n, t in self.checks],
+                "solution": self.solution, "state": self.state}
+
+
+@dataclass(frozen=True)
+class TutorialDetail:
+    """`lab tutorial show`: everything a learner will read, in order."""
+
+    name: str
+    title: str
+    instance: str
+    guide: str
+    guide_path: str
+    introduction: str
+    read: dict[str, str | None]  # guide | readme | phase -> a path to open, if there is one
+    services: list[ServiceView]
+    checkpoints: list[CheckpointView]
+    progress: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "title": self.title, "instance": self.instance, "guide": self.guide,
+            "guidePath": self.guide_path, "introduction": self.introduction, "read": self.read,
+            "services": [s.as_dict() for s in self.services],
+            "checkpoints": [c.as_dict() for c in self.checkpoints], "progress": self.progress,
+        }
 
 
 def detail(
     experiment: str, *, instance: str | None = None, experiments_dir: Path | None = None
-) -> dict[str, Any]:
+) -> TutorialDetail:
     entry = catalog.find(paths.experiments_dir(experiments_dir), experiment)
     tutorial = entry.experiment.spec.tutorial
     if tutorial is None:
@@ -75,32 +151,26 @@ def detail(
     steps = []
     for cp in tutorial.checkpoints:
         where = f"{entry.manifest}: checkpoint {cp.name}"
-        steps.append({
-            "name": cp.name, "title": cp.title,
-            "instructions": render.render_text(env, cp.instructions, ctx, where=where),
-            "hint": render.render_text(env, cp.hint, ctx, where=where) if cp.hint else None,
-            "checks": [{"name": c.name, "type": check_type(c)} for c in cp.checks],
-            "solution": list(cp.solution or []),
-            "state": progress.state(cp.name) if progress else None,
-        })
-    return {
-        "name": entry.name, "title": entry.experiment.metadata.title, "instance": chosen,
-        "guide": guide, "guidePath": tutorial.guide,
-        "introduction": introduction(guide),
-        "read": {
+        steps.append(CheckpointView(
+            cp.name, cp.title, render.render_text(env, cp.instructions, ctx, where=where),
+            render.render_text(env, cp.hint, ctx, where=where) if cp.hint else None,
+            [(c.name, check_type(c)) for c in cp.checks], list(cp.solution or []),
+            progress.state(cp.name) if progress else None,
+        ))
+    return TutorialDetail(
+        name=entry.name, title=entry.experiment.metadata.title, instance=chosen,
+        guide=guide, guide_path=tutorial.guide, introduction=introduction(guide),
+        read={
             "guide": _shown(entry.folder / tutorial.guide) if guide else None,
             "readme": _shown(readme) if readme.is_file() and readme != entry.folder / tutorial.guide
             else None,
             "phase": _phase_guide(entry.folder.parent.parent, entry.experiment.metadata.phase),
         },
-        "services": [
-            {"name": s.name, "service": s.service, "path": s.path, "localPort": s.local_port,
-             "credentials": sorted(s.credentials or {})}
-            for s in tutorial.services
-        ],
-        "checkpoints": steps,
-        "progress": _progress_text(progress, order),
-    }
+        services=[ServiceView(s.name, s.service, s.path, s.local_port, sorted(s.credentials or {}))
+                  for s in tutorial.services],
+        checkpoints=steps,
+        progress=_progress_text(progress, order),
+    )
 
 
 def introduction(markdown: str) -> str:

@@ -1,9 +1,13 @@
 """The only package that prints: what the commands hand it, shown to people.
 
-Commands call `ui.<view>(result)`; nothing below the CLI prints. The package is cut by audience:
-`console` (the two consoles and the primitives — tables, JSON, YAML, errors), `runs` (lint,
-apply, diff, conduct, down, status), `tutorials` (the tutorial commands and the learner's
-terminal) and `hub` (clusters and the hub). Everything a command uses is re-exported here, so
+Commands call `ui.<view>(result)`; nothing below the CLI prints. A view takes the core's typed
+result (a `ConductReport`, a `DeployResult`, a `DownResult`, a `LintResult`, a `HubResult`, …)
+and reads its attributes, so a renamed field fails the type check rather than a table; plain
+dicts are only what `-o json|yaml` prints, the result's `as_dict()`. Engine events are matched
+on their classes, the run's stream on its kinds. The package is cut by audience: `console` (the
+two consoles and the primitives — tables, JSON, YAML, errors), `runs` (lint, apply, diff,
+conduct, down, status, trust), `tutorials` (the tutorial commands and the learner's terminal)
+and `hub` (clusters and the hub). Everything a command uses is re-exported here, so
 callers write `from illm_lab import ui` and never depend on the cut.
 """
 

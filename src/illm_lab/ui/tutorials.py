@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from illm_lab.ui.console import err, escape, info, out, table
+
+if TYPE_CHECKING:  # the core's result types; their modules load only when a command runs
+    from illm_lab.tutorial.listing import TutorialDetail, TutorialRow
+    from illm_lab.tutorial.verify import CheckOutcome
 
 # -- tutorials (`lab tutorial ...` and the session) -----------------------------------------------
 TUTORIAL_KEYS = {"\r": "check", "\n": "check", " ": "check", "s": "skip", "h": "hint", "q": "quit"}
@@ -146,49 +150,47 @@ class TutorialView:
             err.print("All checkpoints passed. Well done!", highlight=False)
 
 
-def tutorial_list(rows: list[dict[str, Any]]) -> None:
+def tutorial_list(rows: list[TutorialRow]) -> None:
     table(None, ["NAME", "PHASE", "CHECKPOINTS", "PROGRESS", "TITLE"], [
-        [r["name"], r["phase"], str(r["checkpoints"]), r["progress"], r["title"]] for r in rows
+        [r.name, r.phase, str(r.checkpoints), r.progress, r.title] for r in rows
     ])
 
 
-def tutorial_detail(data: dict[str, Any]) -> None:
+def tutorial_detail(data: TutorialDetail) -> None:
     from rich.markdown import Markdown
 
-    out.rule(escape(f"{data['name']} — {data['title']} ({data['progress']})"))
-    if data.get("introduction"):
-        out.print(Markdown(data["introduction"]), soft_wrap=False)
+    out.rule(escape(f"{data.name} — {data.title} ({data.progress})"))
+    if data.introduction:
+        out.print(Markdown(data.introduction), soft_wrap=False)
     links = {"the whole guide": "guide", "the experiment's README": "readme", "the roadmap phase": "phase"}
     for label, key in links.items():
-        if data.get("read", {}).get(key):
-            out.print(escape(f"{label}: {data['read'][key]}"), highlight=False)
-    for svc in data["services"]:
-        login = f", login: {', '.join(svc['credentials'])} (from the cluster)" if svc["credentials"] else ""
-        port = f" on localhost:{svc['localPort']}" if svc.get("localPort") else ""
-        line = f"service {svc['name']}: {svc['service']}{svc['path']}{port}{login}"
+        if data.read.get(key):
+            out.print(escape(f"{label}: {data.read[key]}"), highlight=False)
+    for svc in data.services:
+        login = f", login: {', '.join(svc.credentials)} (from the cluster)" if svc.credentials else ""
+        port = f" on localhost:{svc.local_port}" if svc.local_port else ""
+        line = f"service {svc.name}: {svc.service}{svc.path}{port}{login}"
         out.print(escape(line), highlight=False)
-    for i, cp in enumerate(data["checkpoints"], 1):
-        state = f" [{cp['state']}]" if cp.get("state") else ""
-        out.rule(escape(f"{i}. {cp['title']} ({cp['name']}){state}"))
-        out.print(Markdown(cp["instructions"]), soft_wrap=False)
-        checks = ", ".join(f"{c['name']} ({c['type']})" for c in cp["checks"])
+    for i, cp in enumerate(data.checkpoints, 1):
+        state = f" [{cp.state}]" if cp.state else ""
+        out.rule(escape(f"{i}. {cp.title} ({cp.name}){state}"))
+        out.print(Markdown(cp.instructions), soft_wrap=False)
+        checks = ", ".join(f"{name} ({type_})" for name, type_ in cp.checks)
         out.print(escape(f"verified by: {checks}"), highlight=False)
-        if cp.get("hint"):
+        if cp.hint:
             out.print(escape("hint available (press h in the session)"), highlight=False)
 
 
-def tutorial_check(result: dict[str, Any]) -> None:
-    mark = "✓" if result["passed"] else "✗"
-    verdict = "passed" if result["passed"] else "not yet"
-    out.print(escape(f"{mark} {result['title']} ({result['checkpoint']}): {verdict}"), highlight=False)
-    for check in result["checks"]:
-        sign = "✓" if check["passed"] else "✗"
-        out.print(escape(f"    {sign} {check['name']}: {check['message']}"), highlight=False)
-        for line in check.get("diagnostics", [])[:12] if not check["passed"] else []:
+def tutorial_check(result: CheckOutcome) -> None:
+    mark = "✓" if result.passed else "✗"
+    verdict = "passed" if result.passed else "not yet"
+    out.print(escape(f"{mark} {result.title} ({result.checkpoint}): {verdict}"), highlight=False)
+    for check in result.results:
+        sign = "✓" if check.passed else "✗"
+        out.print(escape(f"    {sign} {check.name}: {check.message}"), highlight=False)
+        for line in check.diagnostics[:12] if not check.passed else []:
             out.print(escape(f"        {line}"), highlight=False)
-    if result["passed"]:
-        info(f"next: {result['next']}" if result.get("next") else "that was the last checkpoint")
-    if result.get("sessionNotified"):
+    if result.passed:
+        info(f"next: {result.next}" if result.next else "that was the last checkpoint")
+    if result.session_notified:
         info("the running session was told")
-
-
