@@ -20,14 +20,19 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from illm_lab.base import kinds
 from illm_lab.base.errors import TemplateError
+from illm_lab.base.sandbox import Limits, undefined_message
 from illm_lab.base.sandbox import make_environment as make_environment
-from illm_lab.base.sandbox import undefined_message
-from illm_lab.base.yamlio import dump, dump_all, load_all
+from illm_lab.base.yamlio import MAX_BYTES, dump, dump_all, load_all
 from illm_lab.catalog import Entry
 from illm_lab.catalog.params import MASK
 from illm_lab.model.experiment import Component, Experiment, ServiceEndpoint
 
 LAB_LABEL_PREFIX = "lab.illm.io/"
+
+RENDERED_MAX_BYTES = Limits().output
+"""What one template's rendered output may hold as YAML: the sandbox already stops a render at
+this size, so the stream is bounded before it is parsed and may carry thousands of objects; each
+document of it stays within the limit of a file (`MAX_BYTES`)."""
 
 
 @dataclass
@@ -279,7 +284,8 @@ def render_component(
     for name in comp.manifests or []:
         source = f"{entry.folder / name} (rendered)"
         text = render_template(env, name, ctx)
-        for doc in load_all(text, source=source):
+        docs = load_all(text, source=source, max_bytes=RENDERED_MAX_BYTES, max_document_bytes=MAX_BYTES)
+        for doc in docs:
             for prefix, obj in _expand_lists(doc.data):
                 _require_identity(obj, f"{source}:{doc.line_of(prefix) or 1}")
                 out.objects.append(obj)
