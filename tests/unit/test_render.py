@@ -159,3 +159,16 @@ def test_one_rendered_document_over_the_size_of_a_file_is_refused(tmp_path: Path
     entry = _entry(tmp_path, "a: 1\n---\nb: {{ 'x' * 1100000 }}\n")
     with pytest.raises(InputError, match=r"the YAML document at line 3 is over the limit of 1048576 bytes"):
         render.render(entry, params.resolve(entry.experiment))
+
+
+def test_each_item_of_a_list_keeps_the_lines_of_its_own_keys(tmp_path: Path) -> None:
+    template = "apiVersion: v1\nkind: List\nitems:\n" + "".join(
+        f"  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: c{i}}}\n    data:\n      k: v\n"
+        for i in range(3)
+    )
+    entry = _entry(tmp_path, template)
+    comp = render.render(entry, params.resolve(entry.experiment)).components[0]
+    assert [o["metadata"]["name"] for o in comp.objects] == ["c0", "c1", "c2"]
+    assert [s.lines[()] for s in comp.sources] == [4, 9, 14]
+    assert [s.lines[("data", "k")] for s in comp.sources] == [8, 13, 18]
+    assert all(("items", 0) not in s.lines for s in comp.sources)
