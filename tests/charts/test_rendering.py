@@ -196,3 +196,19 @@ def test_local_chart_outside_the_experiment_is_refused(tmp_path: Path, helm_on_p
     rendering = _rendering(tmp_path, helm="{path: ../elsewhere}")
     with pytest.raises(InputError, match="points outside the experiment folder"):
         render_charts(rendering)
+
+
+def test_lint_renders_charts_into_a_copy_leaving_the_callers_rendering(
+    tmp_path: Path, helm_on_path: Path
+) -> None:
+    from illm_lab.authoring.lint import lint_rendering
+
+    folder = write_chart_experiment(tmp_path, helm=LOCAL)
+    entry = catalog.load(folder)
+    rendering = render.render(entry, params.resolve(entry.experiment))
+    comp = rendering.components[0]
+    result = lint_rendering(entry, rendering)
+    assert result.ok, result.findings
+    assert result.objects > 5  # the chart's objects and hooks, with the namespace
+    assert rendering.components[0] is comp
+    assert (comp.objects, comp.hooks_before, comp.hooks_after, comp.chart) == ([], [], [], None)

@@ -25,3 +25,11 @@ def test_ledger_queries_bench_runs_once() -> None:
     assert set(ratios) == {"lab status", "lab status <experiment>", "lab down (reads)", "lab apply (reads)"}
     assert all(r > 0 for r in ratios.values())
 
+
+
+def test_lint_scale_bench_runs_once() -> None:
+    from bench import lint_scale
+
+    figures = lint_scale.main(["--counts", "5", "20", "--runs", "1", "--no-baseline", "--no-write"])
+    assert set(figures) == {"render 5", "lint 5", "render 20", "lint 20"}
+    assert all(v > 0 for v in figures.values())

@@ -130,3 +130,45 @@ def test_system_namespaces_are_never_owned(tmp_path: Path) -> None:
     names = [o["metadata"]["name"] for o in rendering.objects() if o["kind"] == "Namespace"]
     assert "kube-system" not in names
     assert rendering.components[0].objects[0]["metadata"]["namespace"] == "kube-system"
+
+
+MANY_CONFIGMAPS = """\
+{% for i in range(15000) %}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings-{{ i }}
+data:
+  index: "{{ i }}"
+  level: info
+{% endfor %}
+"""
+
+
+def test_a_template_may_render_thousands_of_objects_past_the_size_of_a_file(tmp_path: Path) -> None:
+    entry = _entry(tmp_path, MANY_CONFIGMAPS)
+    rendering = render.render(entry, params.resolve(entry.experiment))
+    objects = rendering.components[0].objects
+    assert len(objects) == 15000
+    assert len(objects[0]["metadata"]) == 2 and objects[-1]["data"]["index"] == "14999"
+    assert rendering.components[0].sources[7000].lines[("data", "index")] == 7000 * 8 + 7
+
+
+def test_one_rendered_document_over_the_size_of_a_file_is_refused(tmp_path: Path) -> None:
+    entry = _entry(tmp_path, "a: 1\n---\nb: {{ 'x' * 1100000 }}\n")
+    with pytest.raises(InputError, match=r"the YAML document at line 3 is over the limit of 1048576 bytes"):
+        render.render(entry, params.resolve(entry.experiment))
+
+
+def test_each_item_of_a_list_keeps_the_lines_of_its_own_keys(tmp_path: Path) -> None:
+    template = "apiVersion: v1\nkind: List\nitems:\n" + "".join(
+        f"  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: c{i}}}\n    data:\n      k: v\n"
+        for i in range(3)
+    )
+    entry = _entry(tmp_path, template)
+    comp = render.render(entry, params.resolve(entry.experiment)).components[0]
+    assert [o["metadata"]["name"] for o in comp.objects] == ["c0", "c1", "c2"]
+    assert [s.lines[()] for s in comp.sources] == [4, 9, 14]
+    assert [s.lines[("data", "k")] for s in comp.sources] == [8, 13, 18]
+    assert all(("items", 0) not in s.lines for s in comp.sources)

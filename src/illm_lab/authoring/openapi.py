@@ -5,7 +5,9 @@ The built-in schemas are kubernetes-validate's (strict: an unknown field is an e
 validator is built here rather than through `kubernetes_validate.validate`, which reports only
 the first error, ignores `format` (so `replicas: 2147483648`, an int32, passed) and re-reads the
 1.3 MB definitions file for every object. Integer formats are checked as the API server checks
-them: `int32` and `int64` ranges.
+them: `int32` and `int64` ranges. Each validator is built once per kind and version (per CRD
+version for custom resources) and validates each shape of object once (`shapes.py` says why
+that loses no finding).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from illm_lab.authoring.shapes import ShapeCache
 
 Severity = Literal["error", "warning", "note"]
 Add = Callable[[Severity, str, str], None]  # (severity, where, message)
@@ -57,12 +62,28 @@ def _definitions(schema_dir: str, version: str) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class _Schema:
+    """A validator and the shapes of object it has passed."""
+
+    validator: Any
+    shapes: ShapeCache
+
+    @classmethod
+    def of(cls, validator: Any, resolve: Callable[[str], Any]) -> _Schema:
+        schema = validator.schema
+        base = schema.get("$id", "") if isinstance(schema, dict) else ""
+        formats = validator.format_checker.checkers if validator.format_checker else ()
+        return cls(validator, ShapeCache(schema, type(validator).VALIDATORS, formats, resolve, base))
+
+
 @functools.lru_cache(maxsize=256)
-def _validator(version: str, kind: str, api_version: str) -> Any:
+def _validator(version: str, kind: str, api_version: str) -> _Schema | None:
     """The validator of one built-in kind (None when there is no schema for it)."""
     import jsonschema
     from kubernetes_validate import utils
     from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
 
     if name_problem(kind, api_version) is not None:
         return None
@@ -75,7 +96,16 @@ def _validator(version: str, kind: str, api_version: str) -> Any:
     except FileNotFoundError:
         return None
     registry = _definitions(schema_dir, version) @ (Resource.from_contents(schema) @ Registry())
-    return jsonschema.Draft202012Validator(schema, registry=registry, format_checker=_format_checker())
+    resolver = registry.resolver()
+
+    def resolve(uri: str) -> Any:
+        try:
+            return resolver.lookup(uri).contents
+        except Unresolvable as exc:
+            raise LookupError(uri) from exc
+
+    validator = jsonschema.Draft202012Validator(schema, registry=registry, format_checker=_format_checker())
+    return _Schema.of(validator, resolve)
 
 
 NO_CRD = "no CRD for it in this experiment"
@@ -104,6 +134,7 @@ def name_problem(kind: str, api_version: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
 def schema_version(kube_version: str) -> str:
     """The newest schema version not newer than `kube_version` (kubernetes-validate's rule);
     `kube_version` must be `<major>.<minor>[.<patch>]`."""
@@ -130,7 +161,18 @@ def builtin_errors(obj: dict[str, Any], kube_version: str) -> list[Violation]:
         raise UnknownVersion(kube_version) from None
     if validator is None:
         raise SchemaNotFound(obj["apiVersion"], obj["kind"])
-    return _errors(validator, obj)
+    return _violations(validator, obj)
+
+
+def _violations(schema: _Schema, obj: dict[str, Any]) -> list[Violation]:
+    """`_errors`, skipped for an object of a shape that passed before."""
+    shape = schema.shapes.shape(obj)
+    if shape is not None and shape in schema.shapes.passed:
+        return []
+    errors = _errors(schema.validator, obj)
+    if not errors and shape is not None:
+        schema.shapes.passed.add(shape)
+    return errors
 
 
 def _errors(validator: Any, obj: dict[str, Any]) -> list[Violation]:
@@ -175,6 +217,7 @@ def check(
     import jsonschema
 
     crd_schemas = _crd_schemas([o for _c, o in objects])
+    crd_validators: dict[tuple[str, str], _Schema] = {}
     for comp, obj in objects:
         where = f"component {comp}"
         key = (obj["apiVersion"], obj["kind"])
@@ -185,9 +228,11 @@ def check(
         if key in crd_schemas:
             # CRD schemas are OpenAPI v3.0 (draft-4 style `exclusiveMaximum: true`); some carry
             # patterns Python's re cannot compile. Such a schema is reported, never a crash.
-            try:
+            if key not in crd_validators:
                 validator = jsonschema.Draft4Validator(crd_schemas[key], format_checker=_format_checker())
-                errors = _errors(validator, obj)
+                crd_validators[key] = _Schema.of(validator, _no_references)
+            try:
+                errors = _violations(crd_validators[key], obj)
             except (re.error, jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType,
                     TypeError) as exc:
                 add("note", where, f"{ident(obj)} not validated: its CRD schema cannot be "
@@ -203,6 +248,12 @@ def check(
         for path, message in errors:
             at = where_of(comp, obj, _culprit(obj, path, message)) if where_of else None
             add("error", at or where, f"{ident(obj)}: {dotted(path)}: {message}")
+
+
+def _no_references(uri: str) -> Any:
+    """CRD schemas are structural: the API server refuses a `$ref` in them, so none is followed
+    (the shapes keep every value under one)."""
+    raise LookupError(uri)
 
 
 def _crd_schemas(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -105,10 +105,14 @@ def load_file(path: Path, *, what: str = "YAML file") -> Document:
     return docs[0]
 
 
-def load_all(text: str, *, source: str = "<string>", max_bytes: int = MAX_BYTES) -> list[Document]:
+def load_all(
+    text: str, *, source: str = "<string>", max_bytes: int = MAX_BYTES, max_document_bytes: int | None = None
+) -> list[Document]:
     """Parse every document of a YAML stream; empty documents are dropped.
 
-    `max_bytes` may be raised for output we generated ourselves (a chart's CRDs can exceed 1 MB).
+    `max_bytes` may be raised for output we generated ourselves (a chart's CRDs can exceed 1 MB)
+    or whose size is bounded before it gets here (a template's rendered output); then
+    `max_document_bytes` still bounds each document of the stream.
     """
     if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise InputError(f"YAML is over the limit of {max_bytes} bytes", where=source)
@@ -119,6 +123,8 @@ def load_all(text: str, *, source: str = "<string>", max_bytes: int = MAX_BYTES)
             node = loader.get_node()
             if node is None:
                 continue
+            if max_document_bytes is not None:
+                _check_document_size(text, node, max_document_bytes, source)
             lines: dict[PathKey, int] = {}
             _inspect(node, (), lines, source, depth=0, budget=_Budget())
             try:
@@ -162,6 +168,15 @@ def load_scalar(text: str) -> Any:
     if isinstance(value, int) and len(text.strip()) > MAX_INT_CHARS:  # 0x and 0b escape the limit
         return text
     return value
+
+
+def _check_document_size(text: str, node: yaml.Node, limit: int, source: str) -> None:
+    start, end = node.start_mark.index, node.end_mark.index  # characters
+    if (end - start) * 4 > limit and len(text[start:end].encode("utf-8", "surrogatepass")) > limit:
+        raise InputError(
+            f"the YAML document at line {node.start_mark.line + 1} is over the limit of {limit} bytes",
+            where=source,
+        )
 
 
 @dataclass

@@ -20,14 +20,19 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from illm_lab.base import kinds
 from illm_lab.base.errors import TemplateError
+from illm_lab.base.sandbox import Limits, undefined_message
 from illm_lab.base.sandbox import make_environment as make_environment
-from illm_lab.base.sandbox import undefined_message
-from illm_lab.base.yamlio import dump, dump_all, load_all
+from illm_lab.base.yamlio import MAX_BYTES, PathKey, dump, dump_all, load_all
 from illm_lab.catalog import Entry
 from illm_lab.catalog.params import MASK
 from illm_lab.model.experiment import Component, Experiment, ServiceEndpoint
 
 LAB_LABEL_PREFIX = "lab.illm.io/"
+
+RENDERED_MAX_BYTES = Limits().output
+"""What one template's rendered output may hold as YAML: the sandbox already stops a render at
+this size, so the stream is bounded before it is parsed and may carry thousands of objects; each
+document of it stays within the limit of a file (`MAX_BYTES`)."""
 
 
 @dataclass
@@ -279,13 +284,27 @@ def render_component(
     for name in comp.manifests or []:
         source = f"{entry.folder / name} (rendered)"
         text = render_template(env, name, ctx)
-        for doc in load_all(text, source=source):
-            for prefix, obj in _expand_lists(doc.data):
+        docs = load_all(text, source=source, max_bytes=RENDERED_MAX_BYTES, max_document_bytes=MAX_BYTES)
+        for doc in docs:
+            objects = _expand_lists(doc.data)
+            lines = _lines_by_object(doc.lines, [prefix for prefix, _obj in objects])
+            for (prefix, obj), obj_lines in zip(objects, lines, strict=True):
                 _require_identity(obj, f"{source}:{doc.line_of(prefix) or 1}")
                 out.objects.append(obj)
-                lines = {k[len(prefix):]: v for k, v in doc.lines.items() if k[:len(prefix)] == prefix}
-                out.sources.append(ObjectSource(template=name, rendered=text, lines=lines))
+                out.sources.append(ObjectSource(template=name, rendered=text, lines=obj_lines))
     return out
+
+
+def _lines_by_object(lines: dict[PathKey, int], prefixes: list[PathKey]) -> list[dict[PathKey, int]]:
+    """The lines of each object of a document, keyed by path in the object, in one pass over
+    the document's lines however many items a List has (a pass per item made a List quadratic)."""
+    size = len(prefixes[0]) if prefixes else 0  # the objects of one document: all at one depth
+    by_prefix: dict[PathKey, dict[PathKey, int]] = {prefix: {} for prefix in prefixes}
+    for path, line in lines.items():
+        own = by_prefix.get(path[:size])
+        if own is not None:
+            own[path[size:]] = line
+    return [by_prefix[prefix] for prefix in prefixes]
 
 
 def _expand_lists(data: Any) -> list[tuple[tuple[str | int, ...], Any]]:
