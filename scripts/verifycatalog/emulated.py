@@ -11,6 +11,12 @@ rendered again for the emulator's own reported version. Namespaces, waves, hooks
 are the engine's; the load workflow and tutorial solutions are applied after, as conduct does.
 Removal is `deploy.teardown.remove_outstanding` (the ledger and the instance label), and afterwards the
 emulator's whole store is searched for anything of the instance or in its Namespaces.
+
+Some controllers register their CRDs themselves when they start, instead of shipping them in their
+chart (Cilium's operator). The emulator plays that too (`RUNTIME_CRDS`): when the workload that
+registers them is created, the CRDs appear, established, with an open schema — so the experiment's
+own custom resources of those kinds apply after it, as on a real cluster, and fail before it.
+Like the real ones, they belong to no experiment and stay after removal.
 """
 
 from __future__ import annotations
@@ -37,6 +43,15 @@ READY_AFTER = 0.01
 REMOVE_TIMEOUT = 120.0
 APPLIED = frozenset({"created", "configured", "unchanged"})
 
+# (kind, name) of the workload that registers CRDs when it starts -> the CRDs it registers, each
+# (group, version, kind, plural, scope). Only kinds experiments of the catalog create are listed.
+RUNTIME_CRDS: dict[tuple[str, str], list[tuple[str, str, str, str, str]]] = {
+    ("Deployment", "cilium-operator"): [
+        ("cilium.io", "v2", "CiliumNetworkPolicy", "ciliumnetworkpolicies", "Namespaced"),
+        ("cilium.io", "v2", "CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicies", "Cluster"),
+    ],
+}
+
 
 def apply_and_remove(entry: Entry, rendering: Rendering, *, ledger: Ledger, instance: str,
                      workdir: Path) -> ApplyResult:
@@ -56,6 +71,7 @@ def apply_and_remove(entry: Entry, rendering: Rendering, *, ledger: Ledger, inst
         for role in roles:
             emulators[role] = LabEmulator().start(workdir / role)
             emulators[role].auto_ready(None, after=READY_AFTER)
+            play_runtime_crds(emulators[role])
         existing = {str(ns["metadata"]["name"])
                     for emu in emulators.values() for ns in emu.list("v1", "Namespace")}
         targets = {role: Target(role, emu.kubeconfig, "emulator", "verify-catalog (emulator)")
@@ -98,6 +114,37 @@ def apply_and_remove(entry: Entry, rendering: Rendering, *, ledger: Ledger, inst
         result.failures += [f"emulator ({role}) internal error: {one_line(e)}" for e in emu.internal_errors]
     result.seconds = time.monotonic() - started
     return result
+
+
+def play_runtime_crds(emu: Any) -> None:
+    """Register `RUNTIME_CRDS` on `emu` when the workload that registers them is created."""
+
+    def registrar(kind: str) -> Any:
+        def created(obj: dict[str, Any]) -> None:
+            for crd in RUNTIME_CRDS.get((kind, str(obj["metadata"]["name"])), []):
+                if not emu.list("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+                                field_selector=f"metadata.name={crd[3]}.{crd[0]}"):
+                    emu.create(runtime_crd(*crd), manager="runtime-crds")
+        return created
+
+    for kind in sorted({kind for kind, _ in RUNTIME_CRDS}):
+        emu.on_create(kind, registrar(kind))
+
+
+def runtime_crd(group: str, version: str, kind: str, plural: str, scope: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": scope,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+            "versions": [{"name": version, "served": True, "storage": True,
+                          "schema": {"openAPIV3Schema": {"type": "object",
+                                                         "x-kubernetes-preserve-unknown-fields": True}}}],
+        },
+    }
 
 
 def _as_rendered(rendering: Rendering) -> None:

@@ -92,3 +92,33 @@ def test_the_conducted_column_says_when_a_record_is_stale_or_checked_nothing(tmp
     write_record(folder, record("gamma", passed=True, date="2026-11-22T00:00:00Z", checks=False,
                                 folder_hash=experiment_hash(folder)))
     assert core.conducted(folder).startswith("passed without a single check 2026-11-22")
+
+
+@pytest.mark.emulator
+@pytest.mark.timeout(60)
+def test_a_controller_that_registers_its_crds_at_start_is_played(tmp_path: Path) -> None:
+    """Cilium's operator registers CiliumNetworkPolicy itself: before its Deployment exists the
+    kind is not served, after it is — and a policy of that kind applies."""
+    from verifycatalog import emulated
+
+    from tests.support.emulator import LabEmulator
+    from tests.support.emulator_store import ApiError
+
+    emu = LabEmulator().start(tmp_path / "emu")
+    try:
+        emulated.play_runtime_crds(emu)
+        policy = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+                  "metadata": {"name": "p", "namespace": "default"}, "spec": {"endpointSelector": {}}}
+        with pytest.raises(ApiError, match="CiliumNetworkPolicy"):
+            emu.create(policy)
+        emu.create({"apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": "cilium-operator", "namespace": "kube-system"},
+                    "spec": {"selector": {"matchLabels": {"a": "b"}},
+                             "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": []}}}})
+        emu.wait_for("apiextensions.k8s.io/v1", "CustomResourceDefinition", None,
+                     "ciliumnetworkpolicies.cilium.io", lambda o: o is not None)
+        assert emu.create(policy)["metadata"]["name"] == "p"
+        names = {o["metadata"]["name"] for o in emu.list("apiextensions.k8s.io/v1", "CustomResourceDefinition")}
+        assert names == {"ciliumnetworkpolicies.cilium.io", "ciliumclusterwidenetworkpolicies.cilium.io"}
+    finally:
+        emu.stop()
