@@ -94,4 +94,18 @@ def test_lab_roadmap_runs_on_the_repository() -> None:
     metrics = json.loads(res.stdout)["metrics"]
     assert metrics["phases_total"] == 9 and metrics["appendices_available"] == 19
     assert metrics["adrs_documented"] == len(adr.discover(ADRS))
+    assert metrics["technology_adrs"] == len(adr.discover(ROADMAP / "adrs")) >= 10
     assert metrics["experiments_total"] >= 40
+
+
+def test_technology_adrs_parse_and_cite_experiments_that_exist() -> None:
+    """Every record of roadmap/adrs/ parses, and the experiments its Evidence names are built."""
+    records = adr.list_all(ROADMAP / "adrs")
+    assert [a.number for a in records] == list(range(1, len(records) + 1))
+    exists = built() | {n for n, i in named().items() if i.marked_planned}
+    for record in records:
+        text = record.path.read_text(encoding="utf-8")
+        evidence = text.split("\n## Evidence\n", 1)[1]
+        cited = set(re.findall(r"`([a-z0-9]+(?:-[a-z0-9]+)+)`", evidence)) & set(named())
+        assert cited, f"{record.path.name}: its Evidence names no experiment of the roadmap"
+        assert cited <= exists, f"{record.path.name}: cites {sorted(cited - exists)}"
