@@ -21,7 +21,6 @@ Skips the kubectl side (with a message) if kubectl is absent.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml
 
+from bench import tier3
 from bench.report import median, update_section
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,25 +101,6 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def with_local_cluster(args: argparse.Namespace, argv: list[str]) -> dict[str, float]:
-    """Run `main` against a tier-3 cluster started for this run, then tear it down."""
-    import json
-
-    script = [sys.executable, str(REPO / "scripts" / "local-cluster")]
-    workdir = Path(tempfile.mkdtemp(prefix="lab-bench-cluster-", dir="/tmp"))
-    up = subprocess.run([*script, "up", "--workdir", str(workdir)], capture_output=True, text=True,
-                        check=False)
-    try:
-        if up.returncode != 0:
-            raise SystemExit(f"local-cluster up failed:\n{up.stderr[-2000:]}")
-        info = json.loads(up.stdout.strip().splitlines()[-1])
-        rest = [a for a in argv if a != "--local-cluster"]
-        return main([*rest, "--kubeconfig", info["kubeconfig"], "--context", info["context"]])
-    finally:
-        subprocess.run([*script, "down", "--workdir", str(workdir)], capture_output=True, check=False)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 def cleanup(kubeconfig: Path, context: str | None, namespaces: list[str]) -> None:
     """Delete the benchmark's namespaces (all first, then wait for each)."""
     from illm_lab import kube
@@ -137,19 +118,14 @@ def cleanup(kubeconfig: Path, context: str | None, namespaces: list[str]) -> Non
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kubeconfig", type=Path)
-    parser.add_argument("--local-cluster", action="store_true")
-    parser.add_argument("--context")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--objects", type=int, default=300)
-    parser.add_argument("--namespaces", type=int, default=10)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args(argv)
+    options = tier3.parser(runs=3)
+    options.add_argument("--objects", type=int, default=300)
+    options.add_argument("--namespaces", type=int, default=10)
+    args = options.parse_args(argv)
     if args.local_cluster:
-        return with_local_cluster(args, list(argv) if argv is not None else sys.argv[1:])
+        return tier3.on_local_cluster(list(argv) if argv is not None else sys.argv[1:], main)
     if args.kubeconfig is None:
-        parser.error("give --kubeconfig or --local-cluster")
+        options.error("give --kubeconfig or --local-cluster")
 
     from tests.support.faultproxy import FaultProxy, Latency
 

@@ -15,14 +15,11 @@ Usage: python bench/p8_teardown.py (--kubeconfig K [--context C] | --local-clust
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml
 
+from bench import tier3
 from bench.report import median, update_section
+from bench.tier3 import lab_env, timed
 
-REPO = Path(__file__).resolve().parents[1]
 IMAGE = "lab.local/labapp:1"
 GRACE = 30  # the Kubernetes default terminationGracePeriodSeconds; labapp exits on SIGTERM
 
@@ -94,59 +92,20 @@ def kubectl_file(path: Path, ns: str) -> None:
     path.write_text(yaml.safe_dump_all(objs, sort_keys=False))
 
 
-def run(argv: list[str], env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    elapsed = time.perf_counter() - t0
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:6])} ... failed ({result.returncode}):\n"
-                         f"{result.stdout[-1000:]}{result.stderr[-2000:]}")
-    return elapsed
-
-
-def with_local_cluster(argv: list[str]) -> dict[str, float]:
-    script = [sys.executable, str(REPO / "scripts" / "local-cluster")]
-    workdir = Path(tempfile.mkdtemp(prefix="lab-bench-cluster-", dir="/tmp"))
-    up = subprocess.run([*script, "up", "--workdir", str(workdir)], capture_output=True, text=True,
-                        check=False)
-    try:
-        if up.returncode != 0:
-            raise SystemExit(f"local-cluster up failed:\n{up.stderr[-2000:]}")
-        info = json.loads(up.stdout.strip().splitlines()[-1])
-        rest = [a for a in argv if a != "--local-cluster"]
-        return main([*rest, "--kubeconfig", info["kubeconfig"], "--context", info["context"]])
-    finally:
-        subprocess.run([*script, "down", "--workdir", str(workdir)], capture_output=True, check=False)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kubeconfig", type=Path)
-    parser.add_argument("--local-cluster", action="store_true")
-    parser.add_argument("--context")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args(argv)
+    options = tier3.parser(runs=5)
+    args = options.parse_args(argv)
     if args.local_cluster:
-        return with_local_cluster(list(argv) if argv is not None else sys.argv[1:])
+        return tier3.on_local_cluster(list(argv) if argv is not None else sys.argv[1:], main)
     if args.kubeconfig is None:
-        parser.error("give --kubeconfig or --local-cluster")
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        raise SystemExit("kubectl not found: P8 needs it as the baseline")
+        options.error("give --kubeconfig or --local-cluster")
+    kubectl = tier3.kubectl_or_exit("P8")
 
     work = Path(tempfile.mkdtemp(prefix="lab-bench-p8-"))
-    env = {**os.environ, "LAB_STATE_DIR": str(work / "state"), "LAB_CACHE_DIR": str(work / "cache"),
-           "LAB_CONFIG": str(work / "config.yaml"), "HOME": str(work / "home"),
-           "PYTHONPATH": str(REPO / "src"), "NO_COLOR": "1"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "illm_lab")],
-                   env=env, capture_output=True, check=True)
-    kube = [kubectl, "--kubeconfig", str(args.kubeconfig), "--cache-dir", str(work / "kcache"),
-            *(["--context", args.context] if args.context else [])]
+    env = lab_env(work)
+    kube = tier3.kubectl_argv(kubectl, args, work)
     lab = [sys.executable, "-m", "illm_lab", "-q", "--experiments-dir", str(work / "exp")]
-    target = ["--kubeconfig", str(args.kubeconfig), *(["--context", args.context] if args.context else [])]
+    target = tier3.target(args)
     samples: dict[str, list[float]] = {"lab": [], "kubectl": []}
     loads = [os.getloadavg()[0]]
     leftovers: list[str] = []
@@ -159,17 +118,22 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             write_experiment(work / "exp", name, lab_ns)
             path = work / f"{tag}.yaml"
             kubectl_file(path, k_ns)
-            run([*lab, "apply", name, *target], env)  # waits for the Deployments
-            run([*kube, "apply", "--server-side", "--field-manager", "kubectl-bench", "-f", str(path)], env)
+            timed([*lab, "apply", name, *target], env)  # waits for the Deployments
+            timed([*kube, "apply", "--server-side", "--field-manager", "kubectl-bench", "-f", str(path)], env)
             for dep in ("web", "worker"):
-                run([*kube, "-n", k_ns, "rollout", "status", f"deployment/{dep}", "--timeout=120s"], env)
+                timed([*kube, "-n", k_ns, "rollout", "status", f"deployment/{dep}", "--timeout=120s"], env)
             order = ["lab", "kubectl"] if i % 2 == 0 else ["kubectl", "lab"]
             for tool in order:
                 if tool == "lab":
-                    samples["lab"].append(run([*lab, "down", name], env))
+                    samples["lab"].append(timed([*lab, "down", name], env))
                 else:
                     samples["kubectl"].append(
-                        run([*kube, "delete", "-f", str(path), "--wait", "--timeout=300s"], env))
+                        timed([*kube, "delete", "-f", str(path), "--wait", "--timeout=300s"], env))
+            for ns in (lab_ns, k_ns):  # confirmed gone, namespaces included
+                left = subprocess.run([*kube, "get", "namespace", ns, "--ignore-not-found", "-o", "name"],
+                                      capture_output=True, text=True, env=env, check=True).stdout.strip()
+                if left:
+                    raise SystemExit(f"{left} is still there after its teardown")
             leftovers = leftovers[:-2]
             loads.append(os.getloadavg()[0])
             print(f"run {i + 1}: lab {samples['lab'][-1]:.2f} s, "
@@ -192,12 +156,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"deletes the same objects plus the Namespace from one file and waits; 1-minute load "
         f"average {min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores.",
         "",
-        "| `lab down` | `kubectl delete -f --wait` | ratio | goal |",
-        "|---|---|---|---|",
-        f"| {med['lab']:.2f} s | {med['kubectl']:.2f} s | {ratio:.2f} | <= 0.5 |",
-        "",
-        "Samples (s): lab " + ", ".join(f"{v:.2f}" for v in samples["lab"])
-        + "; kubectl " + ", ".join(f"{v:.2f}" for v in samples["kubectl"]) + ".",
+        *tier3.versus(samples, ('`lab down`', '`kubectl delete -f --wait`'), "<= 0.5"),
     ]
     if not args.no_write:
         update_section("p8-teardown", "\n".join(lines))

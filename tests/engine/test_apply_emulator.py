@@ -116,9 +116,12 @@ def test_full_cycle(emulator: LabEmulator, cluster: kube.Cluster, tmp_path: Path
     assert deletes[-1] == "/api/v1/namespaces/demo"
     for d in desired:
         assert emulator.get(d.ref.api_version, d.ref.kind, d.ref.namespace, d.ref.name) is None
-    for req in emulator.requests:
-        if req.method == "DELETE":
-            assert json.loads(req.body)["propagationPolicy"] == "Foreground"
+    # what runs pods in a Namespace that goes too is deleted first, its pods in the background
+    policies = {p: json.loads(r.body)["propagationPolicy"]
+                for r in emulator.requests if r.method == "DELETE" for p in [r.path]}
+    assert deletes[0] == "/apis/apps/v1/namespaces/demo/deployments/web"
+    assert policies == {"/apis/apps/v1/namespaces/demo/deployments/web": "Background",
+                        "/api/v1/namespaces/demo": "Foreground"}
 
 
 def test_ledger_holds_identities_and_hashes_only(cluster: kube.Cluster, tmp_path: Path) -> None:

@@ -172,3 +172,40 @@ def test_crd_and_custom_resources_in_one_batch_on_a_real_cluster(cluster: kube.C
     finally:
         cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"widgets.{group}",
                        wait=True, deadline=time.monotonic() + 60)
+
+
+def test_a_namespace_lab_owns_goes_with_its_running_pods(
+    real_cluster: RealCluster, cluster: kube.Cluster, ns: str, tmp_path: Path,
+) -> None:
+    """Its Deployment is deleted first (background: the pods start terminating at once), the
+    Namespace next; the namespace controller is told when the last pod is gone; everything is
+    confirmed gone."""
+    inv = Inventory("engine-e2e", f"engine-ns-{ns[-8:]}")
+    desired = plan([("namespaces", [o.namespace(ns)]), ("app", app(real_cluster, ns))], inv)
+    Applier(cluster, inv).apply(desired)
+    refs = [d.ref for d in desired]
+    wait_all(cluster, refs, deadline=time.monotonic() + 120)
+    pods = cluster.list("v1", "Pod", ns)
+    assert len(pods) == 2
+
+    calls: list[tuple[str, Any]] = []
+    delete, merge_patch = cluster.delete, cluster.merge_patch
+
+    def recording_delete(*args: Any, **kwargs: Any) -> bool:
+        calls.append(("delete", (args[1], kwargs.get("propagation", "Foreground"))))
+        return delete(*args, **kwargs)
+
+    def recording_patch(ref: ObjectRef, patch: dict[str, Any]) -> bool:
+        calls.append(("patch", (ref.kind, ref.name, sorted(patch["metadata"]["annotations"]))))
+        return merge_patch(ref, patch)
+
+    cluster.delete, cluster.merge_patch = recording_delete, recording_patch  # type: ignore[method-assign]
+    removed = prune.delete_all(cluster, refs, deadline=time.monotonic() + 120)
+    assert {r.action for r in removed} == {"deleted"} and len(removed) == len(refs)
+    assert calls[0] == ("delete", ("Deployment", "Background"))
+    assert ("delete", ("Namespace", "Foreground")) in calls
+    # the hint came after the pods were gone, and only once
+    assert [c for c in calls if c[0] == "patch"] == [("patch", ("Namespace", ns, [prune.NUDGE]))]
+    assert cluster.get("v1", "Namespace", ns) is None
+    for pod in pods:
+        assert cluster.get("v1", "Pod", pod["metadata"]["name"], ns) is None

@@ -264,17 +264,20 @@ class Cluster:
         *,
         wait: bool,
         deadline: float,
+        propagation: str = "Foreground",
     ) -> bool:
-        """Delete with foreground propagation; False if it was already gone.
+        """Delete (foreground propagation unless told `Background`); False if it was already
+        gone.
 
         `deadline` is a `time.monotonic()` value. With `wait`, return only once the object is
-        gone (its dependents first, foreground), or raise WaitTimeout naming what still holds it.
+        gone (with foreground, its dependents first), or raise WaitTimeout naming what still
+        holds it.
         """
         res = self.resource(api_version, kind)
         ns = _ns(res, namespace)
         ref = ObjectRef(api_version, kind, name, ns)
         body = json.dumps(
-            {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Foreground"}
+            {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
         ).encode()
         budget = max(0.1, deadline - time.monotonic())
         try:
@@ -309,8 +312,12 @@ class Cluster:
     def remove_finalizers(self, ref: ObjectRef) -> bool:
         """Drop every finalizer of the object (a JSON merge patch setting them to null); False
         if it was already gone."""
+        return self.merge_patch(ref, {"metadata": {"finalizers": None}})
+
+    def merge_patch(self, ref: ObjectRef, patch: dict[str, Any]) -> bool:
+        """Apply a JSON merge patch to the object; False if it was already gone."""
         res = self.resource(ref.api_version, ref.kind)
-        body = json.dumps({"metadata": {"finalizers": None}}).encode()
+        body = json.dumps(patch).encode()
         try:
             self.transport.request("PATCH", res.path(_ns(res, ref.namespace), ref.name), body=body,
                                    content_type=MERGE_PATCH, ref=ref)
