@@ -70,6 +70,12 @@ def test_the_dates_the_sources_give() -> None:
     ("gateway-helm", "oci://docker.io/envoyproxy/gateway-helm", "v0.6.0", "Envoy Gateway v0.x"),
     ("gateway-helm", "oci://docker.io/envoyproxy/gateway-helm", "v1.9.0", None),
     ("gateway-helm", "oci://registry.example/mirror/gateway-helm", "v1.2.4", None),  # not Envoy's
+    ("cloudnative-pg", "https://cloudnative-pg.github.io/charts", "0.23.0", "CloudNativePG 1.25"),
+    ("cloudnative-pg", "https://cloudnative-pg.github.io/charts", "0.23.2", "CloudNativePG 1.25"),
+    ("cloudnative-pg", "https://cloudnative-pg.github.io/charts", "0.22.1", "CloudNativePG 1.24 and older"),
+    ("cloudnative-pg", "https://cloudnative-pg.github.io/charts", "0.25.0", "CloudNativePG 1.26"),
+    ("cloudnative-pg", "https://cloudnative-pg.github.io/charts", "0.28.3", "CloudNativePG 1.29"),
+    ("cloudnative-pg", "https://cloudnative-pg.github.io/charts", "0.29.0", None),  # 1.30
 ])
 def test_which_pins_match(chart: str, location: str, version: str, component: str | None) -> None:
     found = eol.find(chart, location, version)
@@ -163,5 +169,11 @@ def test_the_catalog_pins_none_of_the_components_it_replaced() -> None:
 
 def test_the_gateway_experiments_pin_a_supported_envoy_gateway() -> None:
     for name in ("gateway-tutorial", "gateway-comparison"):
+        entry = catalog.load(REPO / "experiments" / name)
+        assert not eol.warnings(entry), name
+
+
+def test_the_cloudnative_pg_experiments_pin_a_supported_operator() -> None:
+    for name in ("postgres-backup", "postgres-pitr-restore", "schema-migration"):
         entry = catalog.load(REPO / "experiments" / name)
         assert not eol.warnings(entry), name

@@ -1,11 +1,13 @@
-"""postgres-backup: CloudNativePG, PostgreSQL and barman played on the emulator.
+"""postgres-backup: CloudNativePG, PostgreSQL and the Barman Cloud plugin played on the emulator.
 
 Each Cluster has a database state (does public.orders exist, how many rows). The seed Job
-writes the rows, a Backup takes a snapshot of its cluster's state, a Job running `DROP TABLE
-orders` drops it, and a Cluster bootstrapped with `recovery.backup` starts from the snapshot —
-or, without a recovery target, from the source's latest state, because full recovery replays
-every archived WAL segment, the accident included. The webhook's rule that `targetImmediate`
-needs `recoveryTarget.backupID` is played too. The instances' exporters answer on the
+writes the rows, a Backup (`method: plugin`) takes a snapshot of its cluster's state, a Job
+running `DROP TABLE orders` drops it, and a Cluster bootstrapped with `recovery.source` naming an
+`externalClusters` entry that reads an ObjectStore through the plugin starts from the snapshot
+whose ID is `recoveryTarget.backupID` — or, without a recovery target, from the server's latest
+state, because full recovery replays every archived WAL segment, the accident included. Played
+too: the webhook's rule that `targetImmediate` needs `recoveryTarget.backupID`, and that a
+plugin's backup is restored only from an external cluster (`recovery.backup` does not reach it). The instances' exporters answer on the
 experiment's `<cluster>-metrics` Services with the shop_orders query of `shop-queries`.
 """
 
@@ -24,12 +26,14 @@ BACKUP_ID = "20260101T000000"
 class PostgresBackup(World):
     crds = (Crd("postgresql.cnpg.io", "Cluster", "clusters"),
             Crd("postgresql.cnpg.io", "Backup", "backups"),
-            Crd("postgresql.cnpg.io", "ScheduledBackup", "scheduledbackups"))
+            Crd("postgresql.cnpg.io", "ScheduledBackup", "scheduledbackups"),
+            Crd("barmancloud.cnpg.io", "ObjectStore", "objectstores"))
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.db: dict[str, dict[str, Any]] = {}        # cluster -> {"present": bool, "rows": int}
-        self.snapshots: dict[str, dict[str, Any]] = {}  # backup -> the state it captured
+        self.snapshots: dict[str, dict[str, Any]] = {}  # "<server>/<backup ID>" -> the state it captured
+        self.backups: set[str] = set()
         self.done_jobs: set[str] = set()
 
     def react(self) -> None:
@@ -46,36 +50,47 @@ class PostgresBackup(World):
         name = obj["metadata"]["name"]
         if name in self.db:
             return
-        recovery = ((obj.get("spec") or {}).get("bootstrap") or {}).get("recovery")
+        spec = obj.get("spec") or {}
+        recovery = (spec.get("bootstrap") or {}).get("recovery")
         if recovery is None:
             self.db[name] = {"present": False, "rows": 0}  # initdb: an empty database
         else:
-            state = self._recover(recovery)
+            state = self._recover(recovery, spec.get("externalClusters") or [])
             if state is None:
                 return  # refused (as the webhook would), or nothing to restore from
             self.db[name] = state
         self.set_condition(obj, "Ready")
 
-    def _recover(self, recovery: dict[str, Any]) -> dict[str, Any] | None:
+    def _recover(self, recovery: dict[str, Any], external: list[dict[str, Any]]) -> dict[str, Any] | None:
         target = recovery.get("recoveryTarget") or {}
         if target.get("targetImmediate") is not None and not target.get("backupID"):
             return None  # "BackupID is missing"
-        backup = self.get("postgresql.cnpg.io/v1", "Backup", NS, (recovery.get("backup") or {}).get("name", ""))
-        if backup is None or backup["metadata"]["name"] not in self.snapshots:
+        source = next((c for c in external if c.get("name") == recovery.get("source")), None)
+        if recovery.get("backup") or source is None:
+            return None  # plugin-based recovery is supported only with an external cluster
+        plugin = source.get("plugin") or {}
+        parameters = plugin.get("parameters") or {}
+        store = self.get("barmancloud.cnpg.io/v1", "ObjectStore", NS, parameters.get("barmanObjectName", ""))
+        if plugin.get("name") != "barman-cloud.cloudnative-pg.io" or store is None:
             return None
+        server = parameters.get("serverName") or source["name"]
         if target.get("targetImmediate"):
-            return dict(self.snapshots[backup["metadata"]["name"]])
-        source = (backup.get("spec") or {}).get("cluster", {}).get("name", "")
-        return dict(self.db.get(source, {"present": False, "rows": 0}))  # every WAL segment replayed
+            snapshot = self.snapshots.get(f'{server}/{target["backupID"]}')
+            return dict(snapshot) if snapshot else None  # "no target backup found"
+        if not any(key.startswith(f"{server}/") for key in self.snapshots):
+            return None  # no base backup of that server in the bucket
+        return dict(self.db.get(server, {"present": False, "rows": 0}))  # every WAL segment replayed
 
     def _backup(self, obj: dict[str, Any]) -> None:
         name = obj["metadata"]["name"]
-        if name in self.snapshots:
+        spec = obj.get("spec") or {}
+        cluster = (spec.get("cluster") or {}).get("name", "")
+        if name in self.backups or cluster not in self.db:
             return
-        cluster = ((obj.get("spec") or {}).get("cluster") or {}).get("name", "")
-        if cluster not in self.db:
-            return
-        self.snapshots[name] = dict(self.db[cluster])
+        if spec.get("method") != "plugin" or (spec.get("pluginConfiguration") or {}).get("name") != "barman-cloud.cloudnative-pg.io":
+            return  # this world plays the Barman Cloud plugin only
+        self.backups.add(name)
+        self.snapshots[f"{cluster}/{BACKUP_ID}"] = dict(self.db[cluster])
         self.emu.set_status("postgresql.cnpg.io/v1", "Backup", NS, name,
                             {"phase": "completed", "backupId": BACKUP_ID})
 
