@@ -3,7 +3,8 @@
 One emulator per cluster role (two roles on one API server would prune each other's objects:
 prune lists everything carrying the instance label). The emulator plays the controllers
 (`auto_ready`), so the engine's waits for workloads and hook Jobs finish at once; waits are capped
-anyway, so a workload the emulator cannot make ready fails in bounded time.
+anyway, so a workload the emulator cannot make ready fails in bounded time. It also plays the
+operators whose dependants wait for kinds they install at run time (`operators.py`).
 
 The objects applied are the ones rendered for the target version, as counted and linted: the chart
 components are handed to `deploy_run` already rendered (marked as manifests), instead of being
@@ -36,6 +37,7 @@ from illm_lab.engine.inventory import LABEL_INSTANCE, Inventory
 from illm_lab.kube import Cluster
 from illm_lab.ledger import Ledger
 from illm_lab.rendering.render import Rendering
+from verifycatalog import operators
 from verifycatalog.core import ApplyResult, all_objects, one_line
 
 WAIT_CAP = 120.0  # seconds a wave may wait; the emulator makes workloads ready in milliseconds
@@ -72,6 +74,7 @@ def apply_and_remove(entry: Entry, rendering: Rendering, *, ledger: Ledger, inst
             emulators[role] = LabEmulator().start(workdir / role)
             emulators[role].auto_ready(None, after=READY_AFTER)
             play_runtime_crds(emulators[role])
+            operators.play(emulators[role], rendering, role)
         existing = {str(ns["metadata"]["name"])
                     for emu in emulators.values() for ns in emu.list("v1", "Namespace")}
         targets = {role: Target(role, emu.kubeconfig, "emulator", "verify-catalog (emulator)")

@@ -89,3 +89,28 @@ def test_a_sandbox_bound_in_a_bound_field_reads_as_itself(tmp_path: Path) -> Non
     res = Lab(root)("show", "demo")
     assert res.exit_code == 2
     assert "TemplateError" not in res.stderr and "template failed" not in res.stderr, res.stderr
+
+
+def test_a_custom_resource_a_dependency_may_install_at_run_time_is_a_note(lab: Lab, catalog: Path) -> None:
+    """No CRD in the rendering, but the component depends on one that may create CRDs (as
+    Crossplane does at start-up): lint cannot validate it, says why, and does not stop anyone."""
+    files = {
+        "manifests/operator.yaml.j2": (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: operator}\n"
+            "rules: [{apiGroups: [apiextensions.k8s.io], resources: [customresourcedefinitions], "
+            "verbs: ['*']}]\n"),
+        "manifests/widgets.yaml.j2": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n",
+    }
+    manifest = (catalog / "demo" / "experiment.yaml").read_text(encoding="utf-8").replace(
+        "      manifests: [manifests/app.yaml.j2]\n",
+        "      manifests: [manifests/app.yaml.j2]\n"
+        "    - name: operator\n      manifests: [manifests/operator.yaml.j2]\n"
+        "    - name: widgets\n      manifests: [manifests/widgets.yaml.j2]\n      dependsOn: [operator]\n")
+    write_experiment(catalog, "demo", manifest, files)
+    res = run(lab, "lint", "demo", "-o", "json")
+    assert res.exit_code == 0, res.output
+    notes = [f["message"] for f in json.loads(res.stdout)[0]["findings"] if "Widget" in f["message"]]
+    assert notes == [
+        "Widget w (example.com/v1) not validated — lab apply waits for its kind, which component "
+        "operator (ClusterRole operator grants create on customresourcedefinitions) may install at "
+        "run time: no schema for it in Kubernetes 1.31 and no CRD for it in this experiment"]

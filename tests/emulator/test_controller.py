@@ -109,3 +109,29 @@ def test_controller_api_reads_and_objects_history(emulator: LabEmulator) -> None
     assert [version["data"]["v"] for version in history] == ["1", "2"]  # kmock's object arrays
     emulator.delete("v1", "ConfigMap", "default", "a")
     assert emulator.get("v1", "ConfigMap", "default", "a") is None
+
+
+def test_install_crds_plays_an_operator_that_serves_kinds_once_it_runs(emulator: LabEmulator) -> None:
+    from tests.support.emulator_kinds import custom_resource_definition
+
+    crd = custom_resource_definition("example.com", "Policy", ["v1", "v1beta1"], namespaced=False)
+    assert crd["metadata"]["name"] == "policies.example.com"
+    emulator.install_crds([crd], label_selector="role=operator", after=0.05)
+    other = _workload("Deployment", "bystander", replicas=1)
+    emulator.create(other)
+    emulator.set_status("apps/v1", "Deployment", "default", "bystander", {
+        "observedGeneration": 1, "conditions": [{"type": "Available", "status": "True"}]})
+    operator = _workload("Deployment", "operator", replicas=1)
+    operator["metadata"]["labels"] = {"role": "operator"}
+    emulator.create(operator)  # created, not ready: nothing is installed yet
+    with pytest.raises(TimeoutError):  # nor by the ready Deployment the selector does not match
+        emulator.wait_for("apiextensions.k8s.io/v1", "CustomResourceDefinition", None,
+                          "policies.example.com", lambda o: o is not None, timeout=0.3)
+    assert not emulator.serves("example.com/v1", "Policy")
+    emulator.auto_ready("Deployment", after=0)
+    installed = emulator.wait_for("apiextensions.k8s.io/v1", "CustomResourceDefinition", None,
+                                  "policies.example.com", lambda o: o is not None)
+    assert installed is not None and _condition(installed, "Established") == "True"
+    assert emulator.serves("example.com/v1", "Policy") and emulator.serves("example.com/v1beta1", "Policy")
+    emulator.create({"apiVersion": "example.com/v1", "kind": "Policy", "metadata": {"name": "p"}})
+    assert emulator.get("example.com/v1", "Policy", None, "p") is not None

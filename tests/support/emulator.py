@@ -19,7 +19,9 @@ Design:
 
 The tests play kube-controller-manager and kubelet: nothing becomes ready unless a test calls
 `set_status` or `auto_ready`. CRDs are the exception (`Established` is the API server's own job):
-they are established on creation unless `crd_auto_establish=False`.
+they are established on creation unless `crd_auto_establish=False`. An operator that installs
+CRDs only once it runs (Crossplane creates its own at start-up) is played by `install_crds`:
+the CRDs appear a moment after the operator's workload is ready, not with its objects.
 
 Use (fixtures `emulator` and `fault_proxy_factory`; `api_version` is `"apps/v1"`, `"v1"`, ...)::
 
@@ -32,6 +34,7 @@ Use (fixtures `emulator` and `fault_proxy_factory`; `api_version` is `"apps/v1"`
     emulator.set_status(api_version, kind, ns, name, status, merge=True)    # MODIFIED event
     emulator.auto_ready(kind=None | "Deployment" | [...], after=0.05, namespace=None)
     emulator.on_create(kind, callback) / .on_event(kind, callback, types=("ADDED",))
+    emulator.install_crds(crds, when_ready="Deployment", label_selector=None, namespace=None, after=0.05)
     emulator.wait_for(api_version, kind, ns, name, condition, timeout=2.0) / .wait_ready(...)
     emulator.register_backend(namespace, service_or_pod, port, "http://127.0.0.1:NNNN")
     emulator.set_logs(namespace, pod, text, container=None) / .append_logs(...)
@@ -62,7 +65,9 @@ import os
 import shutil
 import subprocess
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -78,6 +83,7 @@ from tests.support import emulator_streams as streams
 from tests.support.emulator_http import HttpFront, LoggedRequest, patcher
 from tests.support.emulator_select import selector_matcher
 from tests.support.emulator_store import (
+    ApiError,
     Event,
     ResourceType,
     Store,
@@ -117,6 +123,7 @@ class LabEmulator(HttpFront, kmock.KubernetesEmulator):
         self._ready_rules: list[tuple[frozenset[str], float, str | None]] = []
         self._ready_pending: set[tuple[str, str, str | None, str]] = set()
         self._callbacks: list[tuple[str, frozenset[str], Callable[[dict[str, Any]], None]]] = []
+        self._crd_installs: list[_CrdInstall] = []
         self._pod_ips = itertools.count(2)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -270,6 +277,18 @@ class LabEmulator(HttpFront, kmock.KubernetesEmulator):
             rt = self._rt(api_version, kind)
             matcher = selector_matcher(label_selector, field_selector)
             return copy.deepcopy(self.store.select(rt, namespace, matcher))
+
+        return self._call(run)  # type: ignore[no-any-return]
+
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether discovery lists `kind` in `api_version` now."""
+
+        def run() -> bool:
+            try:
+                self._rt(api_version, kind)
+            except ApiError:
+                return False
+            return True
 
         return self._call(run)  # type: ignore[no-any-return]
 
@@ -441,6 +460,31 @@ class LabEmulator(HttpFront, kmock.KubernetesEmulator):
 
         self._call(run)
 
+    def install_crds(
+        self,
+        crds: Iterable[dict[str, Any]],
+        *,
+        when_ready: str = "Deployment",
+        label_selector: str | None = None,
+        namespace: str | None = None,
+        after: float = 0.05,
+    ) -> None:
+        """Play an operator that installs CRDs once it runs: the first time an object of kind
+        `when_ready` (in `namespace`, matching `label_selector`) is ready — already, or after a
+        create or status change — create `crds` `after` seconds later (CRDs that exist are
+        left as they are). Pair it with `auto_ready`, or make the workload ready with `set_status`."""
+        install = _CrdInstall([copy.deepcopy(c) for c in crds], when_ready, namespace,
+                              selector_matcher(label_selector, None), after)
+
+        def run() -> None:
+            self._crd_installs.append(install)
+            for rt in list(self.store.types()):
+                if rt.kind == when_ready:
+                    for obj in list(self.store.iter_live(rt, namespace)):
+                        self._maybe_install(install, rt.kind, obj)
+
+        self._call(run)
+
     def register_backend(self, namespace: str, name: str, port: int | str, url: str) -> None:
         """Serve the service or pod `name`'s `port` (proxy, port-forward) from a loopback URL."""
         self._call(self.backends.register, namespace, name, port, url)
@@ -516,6 +560,9 @@ class LabEmulator(HttpFront, kmock.KubernetesEmulator):
             rt = self.store.resolve(group, self.store.storage_version(group, plural), plural)
             if rt is not None:
                 self._maybe_schedule_ready(kind, rt, event.obj)
+        if event.type in ("ADDED", "MODIFIED"):
+            for install in list(self._crd_installs):
+                self._maybe_install(install, kind, event.obj)
         for cb_kind, types, callback in list(self._callbacks):
             if cb_kind == kind and event.type in types:
                 self._soon(callback, copy.deepcopy(present(event.obj, self._storage_rt(event))))
@@ -566,6 +613,29 @@ class LabEmulator(HttpFront, kmock.KubernetesEmulator):
         self.store.update(rt, namespace, name, mutate, manager="emulator-controller",
                           subresource="status" if rt.has_status else "")
 
+    def _maybe_install(self, install: _CrdInstall, kind: str, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        if install.fired or kind != install.when_ready or kinds.needs_ready(kind, obj):
+            return
+        if install.namespace is not None and meta.get("namespace") != install.namespace:
+            return
+        if not install.matches(obj):
+            return
+        install.fired = True
+        if self._loop is None or install.after <= 0:
+            self._install(install)
+        else:
+            self._loop.call_later(install.after, self._install, install)
+
+    def _install(self, install: _CrdInstall) -> None:
+        rt = self._rt("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        try:
+            for crd in install.crds:
+                if self.store.live(rt, None, crd["metadata"]["name"]) is None:
+                    self.store.create(rt, None, copy.deepcopy(crd), manager="emulator-operator")
+        except Exception:  # a test's bad CRD: reported like any error of the emulator's own
+            self.internal_errors.append(traceback.format_exc())
+
     def _reconcile_replicasets(self, deploy: dict[str, Any]) -> None:
         """What the deployment controller does: one ReplicaSet per pod template, owned by the
         Deployment, scaled to the Deployment's replicas; older ones scaled to zero."""
@@ -595,6 +665,18 @@ class LabEmulator(HttpFront, kmock.KubernetesEmulator):
             return obj
 
         self.store.update(rs_rt, ns, name, mutate, manager="kube-controller-manager", subresource="status")
+
+
+@dataclass
+class _CrdInstall:
+    """One `install_crds` rule: what the operator installs, and when it is seen running."""
+
+    crds: builtins.list[dict[str, Any]]
+    when_ready: str
+    namespace: str | None
+    matches: Callable[[dict[str, Any]], bool]
+    after: float
+    fired: bool = False
 
 
 @functools.cache

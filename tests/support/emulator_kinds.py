@@ -290,3 +290,25 @@ def ready_status(kind: str, obj: dict[str, Any], now: str, pod_ip: str) -> dict[
             capacity={"storage": resources.get("storage", "1Gi")},
         )
     return status
+
+
+def custom_resource_definition(
+    group: str, kind: str, versions: list[str], *, namespaced: bool, plural: str | None = None
+) -> dict[str, Any]:
+    """A CRD serving `kind` at `versions` (the first one stored) with a schema that keeps every
+    field: what an operator installs, for the emulator to play it (`LabEmulator.install_crds`).
+    The plural is the usual English one unless given; clients find it through discovery."""
+    lower = kind.lower()
+    plural = plural or (lower[:-1] + "ies" if lower.endswith("y") else
+                        lower + "es" if lower.endswith(("s", "x", "ch", "sh")) else lower + "s")
+    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group, "scope": "Namespaced" if namespaced else "Cluster",
+            "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": lower},
+            "versions": [{"name": v, "served": True, "storage": i == 0, "schema": schema,
+                          "subresources": {"status": {}}} for i, v in enumerate(versions)],
+        },
+    }

@@ -18,6 +18,7 @@ from illm_lab.base import kinds
 from illm_lab.base.errors import InputError, LabError, UsageError
 from illm_lab.catalog import params
 from illm_lab.rendering import render
+from illm_lab.rendering.installers import installers
 
 DEFAULT_KUBE_VERSION = "1.31"
 
@@ -131,9 +132,12 @@ def lint_rendering(
     result.objects = len(objects)
     _check_duplicates(entry, objects, result)
     _check_labels(entry, objects, result)
+    found = installers(rendering.components, unrendered)
+    installed_by = {comp: " or ".join(str(i) for i in by) for comp, by in found.items()}
     try:
         openapi.check([(c, o) for c, _r, o in objects], kube_version,
-                      _folding(result, uncached, schemas=True), _ident, locate.template_lines(entry, comps))
+                      _folding(result, uncached, schemas=True), _ident, locate.template_lines(entry, comps),
+                      installed_by)
     except openapi.UnknownVersion:
         raise InputError(f"--kube-version {kube_version}: no schemas for this version") from None
     if not result.incomplete:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -209,11 +209,13 @@ def _culprit(obj: dict[str, Any], path: KeyPath, message: str) -> KeyPath:
 
 def check(
     objects: list[Located], kube_version: str, add: Add, ident: Callable[[dict[str, Any]], str],
-    where_of: WhereOf | None = None,
+    where_of: WhereOf | None = None, installed_by: Mapping[str, str] | None = None,
 ) -> None:
     """Validate every object: custom resources against the CRDs among `objects`, built-in
-    kinds against the OpenAPI schemas; what cannot be validated is a note saying so. A
-    violation is reported at `where_of`'s template line when it can name one."""
+    kinds against the OpenAPI schemas; what cannot be validated is a note saying so — naming,
+    from `installed_by` (component -> who), the dependency that may install its kind at run
+    time (`rendering/installers.py`). A violation is reported at `where_of`'s template line
+    when it can name one."""
     import jsonschema
 
     crd_schemas = _crd_schemas([o for _c, o in objects])
@@ -242,8 +244,11 @@ def check(
             try:
                 errors = builtin_errors(obj, kube_version)
             except SchemaNotFound:
-                add("note", where, f"{ident(obj)} ({obj['apiVersion']}) not validated: no schema for "
-                    f"it in Kubernetes {kube_version} and {NO_CRD}")
+                later = (installed_by or {}).get(comp)
+                at_run_time = (f" — lab apply waits for its kind, which {later} may install at "
+                               "run time") if later else ""
+                add("note", where, f"{ident(obj)} ({obj['apiVersion']}) not validated{at_run_time}: "
+                    f"no schema for it in Kubernetes {kube_version} and {NO_CRD}")
                 continue
         for path, message in errors:
             at = where_of(comp, obj, _culprit(obj, path, message)) if where_of else None

@@ -21,13 +21,16 @@ from illm_lab.config.selection import Target
 from illm_lab.engine.events import Note, OnEngineEvent
 from illm_lab.engine.inventory import NAMESPACES_COMPONENT, Inventory, instance_id
 from illm_lab.ledger import Ledger, Outstanding, Run
+from illm_lab.rendering.installers import installers
 from illm_lab.rendering.render import RenderedComponent, Rendering, render
 
 if TYPE_CHECKING:
+    from illm_lab.engine.arrivals import Expectation
     from illm_lab.engine.diff import ObjectDiff
     from illm_lab.engine.prune import Removal
     from illm_lab.kube import Cluster
 
+DEFAULT_TIMEOUT = 300.0  # a component's timeout when the manifest says none
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def _deploy_role(
     applier = Applier(
         cluster, inventory, force_conflicts=force_conflicts,
         previous=ledger.live_hashes(inventory.instance, role), recorder=run.recorder(role),
-        on_event=emit, role=role,
+        on_event=emit, role=role, expected=expectations(rendering, role),
     )
     owned = _owned_namespaces(cluster, inventory, rendering.namespaces.get(role, []), emit)
     kept = _apply_wave(cluster, applier, inventory, [(NAMESPACES_COMPONENT, owned)], [], rendering,
@@ -196,6 +199,20 @@ def _deploy_role(
             kept += _run_hooks(cluster, applier, inventory, comp, comp.hooks_after, run, role,
                                result, emit)
     return kept
+
+
+def expectations(rendering: Rendering, role: str) -> dict[str, Expectation]:
+    """The components of `role` that may wait for kinds served only at run time: those depending
+    on a component that may install them (`rendering/installers.py`), each for its timeout."""
+    from illm_lab.engine.arrivals import Expectation
+
+    specs = {c.name: c for c in rendering.experiment.spec.components}
+    found = installers([c for c in rendering.components if c.cluster == role])
+    return {
+        name: Expectation(float(specs[name].timeout) if name in specs else DEFAULT_TIMEOUT,
+                          tuple(str(i) for i in by))
+        for name, by in found.items()
+    }
 
 
 def _owned_namespaces(

@@ -20,7 +20,10 @@ field another manager owns is never taken silently: that is a 409.
 A 409 (conflict with another field manager) or a 422 (invalid object) stops the run at once with
 the server's message and the object's identity: no further applies are started, those in flight
 finish and are recorded. Transient faults are retried inside the transport. CRDs are waited for
-until Established before anything that may use them. See adrs/0002.
+until Established before anything that may use them. See adrs/0002. Kinds no CRD of the batch
+defines and the server does not serve yet are waited for only for the components given an
+`Expectation` (a dependency may install them at run time: `arrivals.py`, adrs/0021); for any
+other component such a kind is an error at once.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any, Protocol
 from illm_lab.base import kinds
 from illm_lab.base.errors import ClusterError, LabError
 from illm_lab.base.identity import ObjectRef
-from illm_lab.engine import drift, readiness
+from illm_lab.engine import arrivals, drift, readiness
 from illm_lab.engine.events import ObjectApplied, OnEngineEvent, PhaseStarted
 from illm_lab.engine.inventory import Inventory, applied_hash, stamp
 from illm_lab.engine.order import Phase, phase_of, phased
@@ -129,6 +132,7 @@ class Applier:
         on_event: OnEngineEvent | None = None,
         role: str = "target",
         crd_timeout: float = CRD_TIMEOUT,
+        expected: Mapping[str, arrivals.Expectation] | None = None,
     ) -> None:
         self.cluster = cluster
         self.inventory = inventory
@@ -139,6 +143,7 @@ class Applier:
         self.emit = on_event or (lambda _e: None)
         self.role = role
         self.crd_timeout = crd_timeout
+        self.expected = expected or {}  # component -> may wait for kinds served at run time
 
     # -- public -------------------------------------------------------------------------
     def apply(self, desired: list[Desired]) -> ApplyReport:
@@ -161,6 +166,7 @@ class Applier:
         report: ApplyReport,
     ) -> None:
         self._prefetch(call, desired, crds)
+        self._await_arrivals(desired, crds)
         groups = phased(desired, lambda d: phase_of(d.obj, kinds.is_namespaced(d.obj, crds)))
         groups = self._refine_phases(groups, crds)
         for phase, items in groups:
@@ -199,6 +205,24 @@ class Applier:
                 namespaces.setdefault(res, set()).add(d.ref.namespace if res.namespaced else None)
         for res, nss in namespaces.items():
             call.live_cache[res] = call.pool.submit(self._fetch_live, res, nss)
+
+    def _await_arrivals(self, desired: list[Desired], crds: dict[tuple[str, str], bool]) -> None:
+        """Wait for the kinds not served yet of the components that expect them (see
+        `arrivals.py`); other components' unserved kinds are reported when their phase comes."""
+        wanted = sorted({(d.component, d.ref.api_version, d.ref.kind) for d in desired
+                         if d.component in self.expected and (d.ref.group, d.ref.kind) not in crds})
+        served: dict[arrivals.Kind, bool] = {}
+        missing: dict[str, set[arrivals.Kind]] = {}
+        for component, api_version, kind in wanted:
+            if (api_version, kind) not in served:
+                try:
+                    served[(api_version, kind)] = bool(self.cluster.resource(api_version, kind))
+                except kerrors.UnknownKind:
+                    served[(api_version, kind)] = False
+            if not served[(api_version, kind)]:
+                missing.setdefault(component, set()).add((api_version, kind))
+        if missing:
+            arrivals.await_served(self.cluster, missing, self.expected, on_event=self.emit)
 
     def _refine_phases(
         self, groups: list[tuple[Phase, list[Desired]]], crds: dict[tuple[str, str], bool]
