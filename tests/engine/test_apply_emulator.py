@@ -152,6 +152,31 @@ def test_crd_and_its_custom_resources_in_one_batch(emulator: LabEmulator, cluste
     assert again.counts() == {"unchanged": 4} and emulator.writes == []
 
 
+def test_custom_resources_go_first_while_their_operator_runs(emulator: LabEmulator,
+                                                             cluster: kube.Cluster) -> None:
+    """Custom resources are deleted and confirmed gone before anything else — before the
+    Deployment that would be their operator, the Namespaces and their CRD."""
+    comps = [("namespaces", [o.namespace("demo"), o.namespace("ops")]),
+             ("operator", [o.crd(), o.deployment("operator", "ops")]),
+             ("widgets", [o.widget("w1", "demo"), o.configmap("c", "demo")])]
+    desired = plan(comps, INV)
+    Applier(cluster, INV).apply(desired)
+    emulator.clear_requests()
+    removed = prune.delete_all(cluster, [d.ref for d in desired], deadline=time.monotonic() + 10)
+    assert {r.action for r in removed} == {"deleted"} and len(removed) == len(desired)
+    deletes = [p for m, p in writes(emulator) if m == "DELETE"]
+    assert deletes[0] == "/apis/example.com/v1/namespaces/demo/widgets/w1"
+    assert deletes[1] == "/apis/apps/v1/namespaces/ops/deployments/operator"
+    assert deletes[-1] == "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com"
+    # the widget was watched until gone before the operator was told to go
+    paths = [(r.method, r.path) for r in emulator.requests]
+    watched = max(i for i, (m, path) in enumerate(paths) if m == "GET" and "/widgets" in path)
+    assert watched < paths.index(("DELETE", deletes[1]))
+    for d in desired:  # (the Widget kind went with its CRD)
+        if d.ref.kind != "Widget":
+            assert emulator.get(d.ref.api_version, d.ref.kind, d.ref.namespace, d.ref.name) is None
+
+
 def test_crd_that_never_becomes_established_times_out_with_its_name(tmp_path: Path) -> None:
     with LabEmulator(crd_auto_establish=False).start(tmp_path / "emu") as emu, \
             kube.connect(emu.kubeconfig, "emulator") as cluster:

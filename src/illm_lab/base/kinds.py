@@ -37,6 +37,24 @@ DEFAULT_API_VERSIONS: dict[str, str] = {
     "PrometheusRule": "monitoring.coreos.com/v1",
 }
 
+# The API groups Kubernetes serves itself; any other group is a custom resource's (a CRD's or an
+# aggregated API's). Some CRDs take *.k8s.io groups (Gateway API, volume snapshots): not listed.
+BUILTIN_GROUPS = frozenset({
+    "", "apps", "batch", "autoscaling", "policy", "extensions",
+    "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
+    "authentication.k8s.io", "authorization.k8s.io", "certificates.k8s.io",
+    "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "rbac.authorization.k8s.io",
+    "resource.k8s.io", "scheduling.k8s.io", "storage.k8s.io", "storagemigration.k8s.io",
+})
+
+
+def is_custom(api_version: str) -> bool:
+    """Whether objects of `api_version` are custom resources (served for a CRD or an
+    aggregated API), not kinds of Kubernetes itself."""
+    return api_version.rpartition("/")[0] not in BUILTIN_GROUPS
+
+
 SECRET_KINDS = frozenset({"Secret"})
 
 

@@ -5,8 +5,9 @@ What belongs to an instance is known two ways, and prune uses both: the ledger's
 for them) and the `lab.illm.io/instance` label on live objects (which finds objects a lost ledger
 forgot).
 
-Deletion records the intent for every object in one ledger write, then goes in three stages —
-every object but Namespaces and CRDs, then Namespaces, then CRDs. Within a stage every DELETE is
+Deletion records the intent for every object in one ledger write, then goes in four stages —
+custom resources (while the operators that hold finalizers on them still run), every other
+object but Namespaces and CRDs, then Namespaces, then CRDs. Within a stage every DELETE is
 sent first (a bounded pool of concurrent requests, foreground propagation), and only then is each
 object waited for (a watch per object, concurrently), so the stage takes as long as its slowest
 object rather than the sum. An object removal is recorded once its stage is confirmed gone, all
@@ -32,6 +33,7 @@ from typing import Protocol
 
 from illm_lab.base.errors import ClusterError, LabError
 from illm_lab.base.identity import ObjectRef
+from illm_lab.base.kinds import is_custom
 from illm_lab.engine import holds
 from illm_lab.engine.events import Note, ObjectDeleted, OnEngineEvent, PhaseStarted
 from illm_lab.engine.inventory import Inventory
@@ -146,25 +148,24 @@ def delete_all(
         recorder.intend_delete(sorted(unique.values()))
     one = _Deletion(cluster, end, emit, force_finalizers)
     namespaces = {r.name for r in unique.values() if r.kind == "Namespace" and not r.namespace}
-    cascaded = sorted(r for r in unique.values() if r.namespace in namespaces)
-    direct = [r for r in unique.values() if r.namespace not in namespaces]
+    custom = sorted(r for r in unique.values() if is_custom(r.api_version))
+    rest = [r for r in unique.values() if not is_custom(r.api_version)]
+    cascaded = sorted(r for r in rest if r.namespace in namespaces)
+    direct = [r for r in rest if r.namespace not in namespaces]
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lab-delete") as pool:
+        if custom:  # first, while the operators that finalize them still run
+            emit(PhaseStarted(role, "delete custom resources", len(custom)))
+            done = _send_and_confirm(pool, one, custom, workers)
+            if recorder is not None:
+                recorder.deleted(done)
+            removals += done
         # what goes with its Namespace: was it there? (decided before the Namespace is deleted;
         # its workloads are told to go now, so their pods are already terminating by then)
         with_namespace = list(pool.map(one.start, cascaded))
         for name, items in stages(direct):
             emit(PhaseStarted(role, f"delete {name}", len(items)))
-            sent = list(pool.map(one.send, items))
-            nudged = sorted(namespaces) if name == "namespaces" else []
-            stop = Cancel()
-            # waits hold a thread each while the object lingers: a pool of their own, so the
-            # DELETEs above are all out before the first wait starts
-            with ThreadPoolExecutor(max_workers=max(1, min(len(sent), 4 * workers)) + len(nudged),
-                                    thread_name_prefix="lab-delete-wait") as waits:
-                for ns in nudged:
-                    waits.submit(one.settle, ns, stop)
-                done = list(waits.map(one.confirm, sent))
-                stop.set()
+            done = _send_and_confirm(pool, one, items, workers,
+                                     settle=sorted(namespaces) if name == "namespaces" else [])
             if name == "namespaces":
                 done = _went_with_namespaces(with_namespace, done, emit) + done
             if recorder is not None:
@@ -177,6 +178,23 @@ def delete_all(
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         raise ClusterError(f"could not delete {failed[0].ref}: {failed[0].error}{more}")
     return removals
+
+
+def _send_and_confirm(pool: ThreadPoolExecutor, one: _Deletion, items: list[ObjectRef],
+                      workers: int, settle: list[str] | None = None) -> list[Removal]:
+    """Every DELETE first, then every wait (and `one.settle` of each Namespace of `settle`),
+    all at once."""
+    sent = list(pool.map(one.send, items))
+    stop = Cancel()
+    # waits hold a thread each while the object lingers: a pool of their own, so the DELETEs
+    # above are all out before the first wait starts
+    with ThreadPoolExecutor(max_workers=max(1, min(len(sent), 4 * workers)) + len(settle or []),
+                            thread_name_prefix="lab-delete-wait") as waits:
+        for ns in settle or []:
+            waits.submit(one.settle, ns, stop)
+        done = list(waits.map(one.confirm, sent))
+        stop.set()
+    return done
 
 
 class _Deletion:
