@@ -158,8 +158,9 @@ def test_a_malformed_row_names_its_line(tmp_path: Path, row: str, expected: str)
 
 
 def test_the_catalog_pins_none_of_the_components_it_replaced() -> None:
-    """Promtail, ingress-nginx and Jaeger v1 were replaced in the catalog; they stay replaced."""
-    replaced = ("Promtail", "Ingress NGINX", "Jaeger v1")
+    """Promtail, ingress-nginx, Jaeger v1 and the elastic/helm-charts charts were replaced in the
+    catalog; they stay replaced."""
+    replaced = ("Promtail", "Ingress NGINX", "Jaeger v1", "the Elastic Stack Helm charts")
     found = []
     for folder in catalog.discover(REPO / "experiments"):
         entry = catalog.load(folder)
