@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     rows = [f"| `{k}` | {median(o) * 1000:.1f} ms | {median(n) * 1000:.1f} ms | {ratios[k]:.3f} |"
             for k, (o, n) in samples.items()]
     body = "\n".join([
-        "## P9 — ledger queries over many runs",
+        "## P11 — ledger queries over many runs",
         "",
         f"{files} run files ({args.instances} instances x {args.runs_each} finished runs, "
         f"{OBJECTS} objects each); each query with a fresh `Ledger`, as a new process; median "
