@@ -447,3 +447,29 @@ def test_missing_files_and_unknown_context(tmp_path: Path, monkeypatch: pytest.M
     path = kubeconfig(tmp_path / "kc", user={"token": SECRET})
     error = one_line_config_error(path, "elsewhere")
     assert str(error) == f"kubeconfig {path}: context 'elsewhere' is unknown; its contexts: ctx"
+
+
+# ---------------------------------------------------------------- TLS material and the port-forward
+
+
+def test_key_material_goes_through_a_private_file_that_is_removed_at_once() -> None:
+    from illm_lab.kube import tls
+
+    with tls._private_file(SECRET.encode()) as name:
+        assert stat.S_IMODE(os.stat(name).st_mode) == 0o600
+        assert Path(name).read_bytes() == SECRET.encode()
+    assert not os.path.exists(name)
+
+
+def test_port_forward_uses_the_pools_tls_context_and_proxy(tmp_path: Path) -> None:
+    from illm_lab.kube.portforward import _proxy_options, _ssl_options
+
+    path = kubeconfig(tmp_path / "kc", cluster={"tls-server-name": "kube.internal", "insecure-skip-tls-verify": True,
+                                                "proxy-url": "http://lab:p%40ss@proxy.example:3128"})
+    settings, _ = kconfig.load(path, None)
+    assert _ssl_options(settings) == {"context": settings.ssl_context, "server_hostname": "kube.internal"}
+    assert _proxy_options(settings.proxy_url) == {
+        "http_proxy_host": "proxy.example", "http_proxy_port": 3128, "proxy_type": "http",
+        "http_proxy_auth": ("lab", "p@ss")}
+    assert _proxy_options("socks5://s") == {"http_proxy_host": "s", "http_proxy_port": 1080, "proxy_type": "socks5"}
+    assert _proxy_options(None) == {}
