@@ -6,8 +6,8 @@ moment `engine.wait.wait_for` returns. Goal: median <= 0.1 s. A polling implemen
 show its poll interval here; a watch shows one event's delivery time.
 
 Client path: the same GETs and server-side applies through the official `DynamicClient` and
-through `kube.Cluster` (the official `ApiClient`'s pool with plain JSON), side by side, as the
-evidence for adrs/0002.
+through `kube.Cluster` (one urllib3 pool with plain JSON, built from lab's own kubeconfig reader),
+side by side, as the evidence for adrs/0002 and adrs/0020.
 
 Usage: python bench/readiness_latency.py [--runs N] [--no-write]
 """

@@ -4,7 +4,10 @@ neither message carries a credential; the user's kubeconfig is never written."""
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,10 @@ import yaml
 from illm_lab import kube
 from illm_lab.base.errors import ClusterError, ConfigError
 from illm_lab.kube import errors as kerrors
+from tests.support.catalogs import write_experiment
 from tests.support.emulator import LabEmulator
+
+REPO = Path(__file__).resolve().parents[2]
 
 TOKEN = "tok-DO-NOT-PRINT-1234"
 
@@ -129,3 +135,47 @@ def test_service_proxy_by_port_number_and_name(emulator: LabEmulator) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.emulator
+def test_connecting_and_requests_do_not_import_kubernetes(emulator: LabEmulator) -> None:
+    """lab reads the kubeconfig itself (adrs/0020): the official client is never imported."""
+    probe = (
+        "import sys\n"
+        "from illm_lab import kube\n"
+        "with kube.connect(sys.argv[1], 'emulator') as cluster:\n"
+        "    assert 'kubernetes' not in sys.modules, 'imported by connect'\n"
+        "    cluster.server_version()\n"
+        "    cluster.apply({'apiVersion': 'v1', 'kind': 'ConfigMap',\n"
+        "                   'metadata': {'name': 'probe', 'namespace': 'default'}})\n"
+        "print('KUBERNETES' if 'kubernetes' in sys.modules else 'CLEAN')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run([sys.executable, "-c", probe, str(emulator.kubeconfig)], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "CLEAN", proc.stderr[-800:]
+    assert emulator.get("v1", "ConfigMap", "default", "probe") is not None
+
+
+@pytest.mark.emulator
+def test_lab_apply_and_diff_do_not_import_kubernetes(emulator: LabEmulator, tmp_path: Path) -> None:
+    root = tmp_path / "experiments"
+    write_experiment(root, "demo")
+    emulator.auto_ready(["Deployment"], after=0.01)
+    probe = (
+        "import sys\n"
+        "from illm_lab.cli.main import app\n"
+        "try:\n"
+        "    app(args=sys.argv[1:], prog_name='lab')\n"
+        "except SystemExit as e:\n"
+        "    code = e.code\n"
+        "print('KUBERNETES' if 'kubernetes' in sys.modules else 'CLEAN', code, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    kube_args = ["--kubeconfig", str(emulator.kubeconfig), "--context", "emulator"]
+    for args, code in ((["apply", "demo"], 0), (["apply", "demo"], 0), (["diff", "demo"], 0)):
+        proc = subprocess.run(
+            [sys.executable, "-c", probe, "--experiments-dir", str(root), *args, *kube_args],
+            capture_output=True, text=True, env=env, timeout=120,
+        )
+        assert f"CLEAN {code}" in proc.stderr, (args, proc.stderr[-800:])

@@ -1,5 +1,6 @@
 """Network deadlines: a server that never answers a connect, and an exec credential plugin that
-never returns, both fail in bounded time with a clear error."""
+never returns, both fail in bounded time with a clear error (the kubeconfig reader's own tests
+are tests/unit/test_kubeconfig.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import yaml
 from illm_lab import kube
 from illm_lab.base.errors import ClusterError
 from illm_lab.kube import config as kconfig
+from illm_lab.kube import credentials
 from illm_lab.kube import errors as kerrors
 from illm_lab.kube.config import Endpoint
 from illm_lab.kube.transport import Transport
@@ -54,8 +56,8 @@ def _kubeconfig(path: Path, server: str, user: dict[str, object]) -> Path:
 
 def test_unanswered_connect_fails_within_the_connect_deadline(tmp_path: Path, silent_server: int) -> None:
     path = _kubeconfig(tmp_path / "kc", f"https://127.0.0.1:{silent_server}", {"token": "t"})
-    configuration, target = kconfig.load(path, None)
-    transport = Transport(configuration, target, timeout=(0.4, 60.0), connect_deadline=1.0)
+    settings, target = kconfig.load(path, None)
+    transport = Transport(settings, target, timeout=(0.4, 60.0), connect_deadline=1.0)
     started = time.monotonic()
     with pytest.raises(kerrors.Unreachable) as caught:
         transport.request("GET", "/version")
@@ -73,16 +75,16 @@ def test_a_connect_timeout_is_always_set() -> None:
 
 def test_exec_plugin_that_never_returns_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plugin = tmp_path / "slow-credential-plugin"
-    plugin.write_text("#!/bin/sh\nsleep 60\n")
+    plugin.write_text("#!/bin/sh\nsleep 60 &\nsleep 60\n")  # a child that would keep stdout open too
     plugin.chmod(plugin.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setattr(kconfig._BoundedExecProvider, "deadline", 0.5)
+    monkeypatch.setattr(credentials, "EXEC_DEADLINE", 0.5)
     path = _kubeconfig(tmp_path / "kc", "https://127.0.0.1:1", {"exec": {
         "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin),
         "args": ["get-token"], "interactiveMode": "Never",
     }})
     started = time.monotonic()
-    with pytest.raises(ClusterError) as caught:
-        kube.connect(path, None)
+    with kube.connect(path, None) as cluster, pytest.raises(ClusterError) as caught:
+        cluster.server_version()  # the plugin runs with the first request
     assert time.monotonic() - started < 5
     message = str(caught.value)
     assert str(plugin) in message and "did not return within 0.5 s" in message and "\n" not in message
@@ -97,6 +99,7 @@ def test_exec_plugin_that_answers_gives_its_token(tmp_path: Path) -> None:
     path = _kubeconfig(tmp_path / "kc", "https://127.0.0.1:1", {"exec": {
         "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin),
     }})
-    configuration, target = kconfig.load(path, None)
+    settings, target = kconfig.load(path, None)
     assert isinstance(target, Endpoint)
-    assert "tok-123" in str(configuration.api_key)
+    assert settings.credentials.headers() == {"Authorization": "Bearer tok-123"}
+    assert "tok-123" not in repr(settings)

@@ -1,10 +1,10 @@
-"""Adapter for the Kubernetes API: the only package that imports `kubernetes`.
+"""Adapter for the Kubernetes API: everything lab sends to a cluster goes through this package.
 
 Public API (other packages code against these names):
 
-- `connect(kubeconfig, context) -> Cluster` — read-only use of the kubeconfig; ConfigError (exit 2)
-  when it is malformed, `errors.Unreachable` (a ClusterError, exit 3) on the first request to a
-  server that does not answer.
+- `connect(kubeconfig, context) -> Cluster` — read-only use of the kubeconfig (read by
+  `kubeconfig.py`); ConfigError (exit 2) when it is malformed, `errors.Unreachable` (a
+  ClusterError, exit 3) on the first request to a server that does not answer.
 - `Cluster` — `server_version`, `get`, `list`, `observe` (list + watch of one object),
   `observe_many` (list + watch by selector), `events`, `pod_logs`,
   `proxy_get`, `create`, `apply` (server-side apply), `delete` (foreground, optional wait), `close`.
@@ -13,7 +13,10 @@ Public API (other packages code against these names):
 - `errors` — `ApiError` and its per-status subclasses (`Conflict`, `Invalid`, `NotFound`, ...),
   `Unreachable`, `UnknownKind`, `WaitTimeout`, `WaitFailed`; all are `ClusterError`s.
 
-Importing this package imports `kubernetes` (about 0.25 s): commands import it lazily.
+Importing this package costs urllib3 and the standard library's ssl, not the official
+`kubernetes` client: lab reads kubeconfigs itself (adrs/0020-lab-reads-kubeconfigs-itself.md).
+Only this package may import `kubernetes` (an import contract); no module needs it at run time
+now. Commands still import this package lazily: offline ones never need it.
 """
 
 from __future__ import annotations

@@ -356,13 +356,14 @@ def connect(
 ) -> Cluster:
     """A `Cluster` for `context` of `kubeconfig` (defaults: $KUBECONFIG, its current context).
 
-    Nothing is sent yet: an unreachable server is reported by the first request, as
-    `kube.errors.Unreachable` (a ClusterError, exit 3). A malformed kubeconfig raises ConfigError.
+    Nothing is sent yet, and no exec credential plugin runs: an unreachable server or a failing
+    plugin is reported by the first request, as `kube.errors.Unreachable` or a ClusterError
+    (exit 3). A malformed kubeconfig raises ConfigError (exit 2).
     """
     from illm_lab.kube.config import load
 
-    configuration, target = load(Path(kubeconfig) if kubeconfig is not None else None, context)
-    return Cluster(Transport(configuration, target, pool_size=pool_size, policy=policy))
+    settings, target = load(Path(kubeconfig) if kubeconfig is not None else None, context)
+    return Cluster(Transport(settings, target, pool_size=pool_size, policy=policy))
 
 
 def _ns(res: Resource, namespace: str | None) -> str | None:

@@ -1,103 +1,32 @@
-"""Reading a kubeconfig into a client configuration, without ever writing it back.
+"""From a kubeconfig context to the settings of a connection, without ever writing the file.
 
-The official loader writes refreshed credentials back into the user's kubeconfig unless told not
-to (`persist_config`); we never pass a persister, so the user's file is read only. The path is
-resolved at call time (`--kubeconfig` > `$KUBECONFIG` > `~/.kube/config`) rather than when
-`kubernetes` is imported, so a changed environment (tests, `lab` run from a script) is honoured.
-A kubeconfig that cannot be read or makes no sense is bad input (`ConfigError`, exit 2); what
-the error says names the file and the context, never a token, key or password.
+The path is resolved at call time (`--kubeconfig` > `$KUBECONFIG` > `~/.kube/config`) rather than
+at import, so a changed environment (tests, `lab` run from a script) is honoured. The file is
+read by `kubeconfig.py` (lab's own reader: adrs/0020-lab-reads-kubeconfigs-itself.md), its TLS
+settings become one `ssl.SSLContext` (`tls.py`) and its user a `Credentials` (`credentials.py`).
+A kubeconfig that cannot be read or makes no sense is bad input (`ConfigError`, exit 2) naming
+the file, line, context and field, never a token, key or password.
 
-A kubeconfig `exec` credential plugin is run by the official client with no time limit (it waits
-on the process for ever) and any failure it meets is only logged. The client offers no hook, so
-its provider class is replaced by one that stops the plugin after `EXEC_DEADLINE` seconds and
-raises `ExecPluginTimeout`, which the loader cannot swallow; `load` (and the transport, for a
-token refresh) turns it into a `ClusterError` naming the plugin command (exit 3).
+Proxy: the cluster's `proxy-url` (http, https, socks5, socks5h), else as kubectl, `HTTPS_PROXY` or
+`HTTP_PROXY` by the server's scheme unless `NO_PROXY` names the server (Go's rules) or the server
+is a loopback address.
 """
 
 from __future__ import annotations
 
-import binascii
-import json
 import os
-import subprocess
-import sys
-from dataclasses import dataclass
+import re
+import ssl
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import yaml
-
 from illm_lab.base.errors import ClusterError, ConfigError
-from illm_lab.kube.client import ConfigException, Configuration, KubeConfigLoader, KubeConfigMerger
+from illm_lab.kube import tls
+from illm_lab.kube.credentials import Credentials
+from illm_lab.kube.kubeconfig import Selected, files_of, select
 
-EXEC_DEADLINE = 30.0  # seconds a kubeconfig exec credential plugin may take
-
-_kube_config = sys.modules[KubeConfigLoader.__module__]
-_ExecProvider: Any = _kube_config.ExecProvider
-
-
-class ExecPluginTimeout(BaseException):
-    """A credential plugin that did not return in time. A BaseException so the kubernetes
-    loader's `except Exception` (which only logs) cannot swallow it."""
-
-    def __init__(self, command: str, seconds: float) -> None:
-        super().__init__(command)
-        self.command = command
-        self.seconds = seconds
-
-    def error(self, where: str) -> ClusterError:
-        return ClusterError(
-            f"{where}: exec credential plugin {self.command!r} did not return within "
-            f"{self.seconds:g} s (stopped)"
-        )
-
-
-class _BoundedExecProvider(_ExecProvider):  # type: ignore[misc]
-    """The client's exec provider, with a deadline on the plugin process."""
-
-    deadline = EXEC_DEADLINE
-
-    def run(self, previous_response: Any = None) -> Any:
-        info: dict[str, Any] = {"apiVersion": self.api_version, "kind": "ExecCredential",
-                                "spec": {"interactive": False}}
-        if previous_response:
-            info["spec"]["response"] = previous_response
-        if self.cluster:
-            info["spec"]["cluster"] = self.cluster.value
-            for extension in self.cluster.value.get("extensions") or []:
-                if extension["name"] == "client.authentication.k8s.io/exec":
-                    info["spec"]["cluster"]["config"] = extension["extension"]
-                    break
-        self.env["KUBERNETES_EXEC_INFO"] = json.dumps(info)
-        command = " ".join(str(a) for a in self.args)[:200]
-        try:
-            done = subprocess.run(
-                self.args, capture_output=True, stdin=subprocess.DEVNULL, cwd=self.cwd, env=self.env,
-                text=True, timeout=self.deadline, check=False, shell=False,  # never through a shell
-            )
-        except subprocess.TimeoutExpired:
-            raise ExecPluginTimeout(command, self.deadline) from None
-        if done.returncode != 0:
-            msg = f"exec: process returned {done.returncode}"
-            if done.stderr.strip():
-                msg += f". {done.stderr.strip()}"
-            raise ConfigException(msg)
-        try:
-            data = json.loads(done.stdout)
-        except ValueError as exc:
-            raise ConfigException(f"exec: failed to decode process output: {exc}") from None
-        for key in ("apiVersion", "kind", "status"):
-            if key not in data:
-                raise ConfigException(f"exec: malformed response. missing key '{key}'")
-        if data["apiVersion"] != self.api_version:
-            raise ConfigException(
-                f"exec: plugin api version {data['apiVersion']} does not match {self.api_version}"
-            )
-        return data["status"]
-
-
-_kube_config.ExecProvider = _BoundedExecProvider  # type: ignore[attr-defined]
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 @dataclass(frozen=True)
@@ -109,6 +38,18 @@ class Endpoint:
     server: str
 
 
+@dataclass(frozen=True)
+class Settings:
+    """How to reach one context's API server: what the transport and the port-forward need."""
+
+    server: str  # scheme://host[:port][/prefix], no credentials, no trailing slash
+    namespace: str | None  # the context's namespace (kubectl's default for it)
+    ssl_context: ssl.SSLContext | None = field(repr=False)  # None for an http server
+    tls_server_name: str | None
+    proxy_url: str | None = field(repr=False)  # may carry the proxy's password
+    credentials: Credentials = field(repr=False)
+
+
 def kubeconfig_path(explicit: Path | None) -> str:
     """`explicit` > `$KUBECONFIG` (may list several files) > `~/.kube/config`."""
     if explicit is not None:
@@ -116,104 +57,130 @@ def kubeconfig_path(explicit: Path | None) -> str:
     return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
 
 
-def load(kubeconfig: Path | None, context: str | None) -> tuple[Any, Endpoint]:
-    """A fresh client configuration for `context` of `kubeconfig` (its current context if None)."""
+def load(kubeconfig: Path | None, context: str | None) -> tuple[Settings, Endpoint]:
+    """The settings for `context` of `kubeconfig` (its current context if None). Nothing is sent
+    and no exec plugin runs yet: that happens with the first request."""
     path = kubeconfig_path(kubeconfig)
-    files = [p for p in path.split(os.pathsep) if p]
-    if not any(os.path.exists(os.path.expanduser(p)) for p in files):
+    if not any(os.path.exists(os.path.expanduser(p)) for p in files_of(path)):
         raise ConfigError(f"kubeconfig {path} not found (pass --kubeconfig or set KUBECONFIG)")
-    where = f"kubeconfig {path}"
-    for file in files:
-        _screen(file)
+    selected = select(path, context)
+    cluster = selected.cluster
+    server = _server(selected)
+    ssl_context = tls.context_for(cluster, selected.user)
+
+    def present(cert: bytes, key: bytes) -> None:
+        assert ssl_context is not None
+        try:
+            tls.load_pair(ssl_context, cert, key)
+        except ssl.SSLError:
+            raise ClusterError(
+                f"user {selected.user.name!r}: the exec credential plugin returned a client certificate"
+                " and key that cannot be used together", where=selected.user.where("exec"),
+            ) from None
+
+    settings = Settings(
+        server=server, namespace=selected.namespace, ssl_context=ssl_context,
+        tls_server_name=cluster.tls_server_name, proxy_url=_proxy(selected, server),
+        credentials=Credentials(selected, on_certificate=present if ssl_context is not None else None),
+    )
+    return settings, Endpoint(kubeconfig=path, context=selected.context, server=server)
+
+
+def _server(selected: Selected) -> str:
+    cluster = selected.cluster
+    raw = cluster.server
     try:
-        merged = KubeConfigMerger(path)
-        if merged.config is None:
-            raise ConfigError(f"{where}: no configuration found")
-        loader = KubeConfigLoader(
-            config_dict=merged.config, active_context=context, config_base_path=None,
-            config_persister=None,
-        )
-        configuration = Configuration()
-        loader.load_and_set(configuration)
-        name = str(loader.current_context["name"])
-    except ConfigError:
-        raise
-    except ExecPluginTimeout as exc:
-        raise exc.error(where) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"kubeconfig {path}{line}: not valid YAML") from None
-    except ConfigException as exc:
-        known = _context_names(merged.config) if "merged" in locals() else []
-        if context and known and context not in known:
-            raise ConfigError(f"{where}: context {context!r} is unknown; "
-                              f"its contexts: {', '.join(known)}") from None
-        raise ConfigError(f"{where}: {_clean(str(exc), context)}") from None
-    except binascii.Error:
-        raise ConfigError(f"{where}: a *-data entry (certificate or key) is not valid base64") from None
-    except OSError as exc:  # a file the kubeconfig names (tokenFile, ...) or the path itself
-        what = f" {exc.filename}" if exc.filename else ""
-        raise ConfigError(f"{where}: cannot read{what}: {exc.strerror or type(exc).__name__}") from None
-    except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
-        # The loader assumes a well-formed document; anything else is a malformed kubeconfig.
-        raise ConfigError(f"{where}: malformed ({type(exc).__name__})") from None
-    server = _without_userinfo(str(configuration.host or ""))
-    if not server:
-        raise ConfigError(f"{where}: context {name!r} has no cluster server")
+        parts = urlsplit(raw)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # a port out of range or not a number raises
+    except ValueError:
+        ok = False
+    if not ok:
+        shown = re.sub(r"//[^/]*@", "//", raw)[:80]  # never a password in the URL
+        raise ConfigError(f"context {selected.context!r}: cluster server {shown!r} is not an http(s) URL",
+                          where=cluster.where("server"))
+    return _without_userinfo(raw).rstrip("/")
+
+
+def _proxy(selected: Selected, server: str) -> str | None:
+    cluster = selected.cluster
+    if cluster.proxy_url:
+        try:
+            parts = urlsplit(cluster.proxy_url)
+            ok = parts.scheme in PROXY_SCHEMES and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(
+                f"cluster {cluster.name!r}: proxy-url must be an {', '.join(PROXY_SCHEMES)} URL",
+                where=cluster.where("proxy-url"),
+            )
+        return cluster.proxy_url
     parts = urlsplit(server)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{where}: context {name!r}: cluster server {server[:80]!r} is not an http(s) URL")
-    return configuration, Endpoint(kubeconfig=path, context=name, server=server)
+    host = parts.hostname or ""
+    names = (f"{parts.scheme}_proxy", f"{parts.scheme.upper()}_PROXY")
+    variable = next((n for n in names if os.environ.get(n)), None)
+    if variable is None or _loopback(host):  # as Go: a loopback server is never proxied
+        return None
+    chosen = os.environ[variable].strip()
+    no_proxy = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    if _bypassed(host, parts.port, no_proxy):
+        return None
+    chosen = chosen if "://" in chosen else f"http://{chosen}"
+    if urlsplit(chosen).scheme not in PROXY_SCHEMES:
+        raise ConfigError(f"${variable} must be an {', '.join(PROXY_SCHEMES)} URL"
+                          f" (it would carry the requests to {server})")
+    return chosen
 
 
-def _context_names(config: Any) -> list[str]:
-    """The context names of a merged kubeconfig (the loader's view of it), [] when unreadable."""
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
     try:
-        value = config.value if hasattr(config, "value") else config
-        items = [getattr(c, "value", c) for c in value.get("contexts") or []]
-        return sorted(str(c["name"]) for c in items if c.get("name"))
-    except (AttributeError, KeyError, TypeError):
-        return []
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
-def _screen(file: str) -> None:
-    """Refuse, before the kubernetes loader sees it, a kubeconfig that would hurt it: over the
-    size limit, not UTF-8, invalid YAML, alias bombs, absurd nesting, duplicate keys (the
-    loader recurses without a limit and would crash; kubectl refuses duplicate keys too)."""
-    from illm_lab.base.errors import InputError
-    from illm_lab.base.yamlio import load_all, read_text
+def _bypassed(host: str, port: int | None, no_proxy: str) -> bool:
+    """Does NO_PROXY name `host` (Go's rules, which kubectl follows: `*`, a host or domain and its
+    subdomains, an IP address or CIDR, each with an optional port)?"""
+    import ipaddress
 
-    candidate = Path(os.path.expanduser(file))
-    if not candidate.exists():  # a FIFO or a device is refused by read_text, never handed on
-        return
+    host = host.lower().rstrip(".")
     try:
-        docs = load_all(read_text(candidate, what="kubeconfig"), source=file)
-    except InputError as exc:
-        message = exc.message if exc.message.startswith("kubeconfig") else f"kubeconfig: {exc.message}"
-        raise ConfigError(message, where=exc.where or file) from None
-    if docs and not isinstance(docs[0].data, dict):
-        raise ConfigError("kubeconfig: must be a mapping (apiVersion, clusters, contexts, users)",
-                          where=f"{file}:1")
-
-
-def _clean(message: str, context: str | None) -> str:
-    """The loader's message, shortened; it names keys and contexts, not their secret values."""
-    first = " ".join(message.split())[:200]
-    if context and "context" not in first:
-        first += f" (context {context!r})"
-    return first
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if address is not None and "/" in entry:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and entry_port != str(port or ""):
+            continue
+        name = name.strip("[]").rstrip(".")
+        if host == name.lstrip(".") or host.endswith("." + name.lstrip(".").lstrip("*.")):
+            return True
+    return False
 
 
 def _without_userinfo(url: str) -> str:
     parts = urlsplit(url)
     if parts.username or parts.password:
         host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return url
-
-
-def describe(configuration: Any) -> str:
-    """The server URL of a configuration, for messages."""
-    return _without_userinfo(str(getattr(configuration, "host", "")))

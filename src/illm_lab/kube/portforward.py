@@ -8,8 +8,8 @@ session must stop every tunnel on exit and on Ctrl-C and say why one failed. So 
 protocol as that client function — the WebSocket subprotocol `v4.channel.k8s.io` on
 `pods/<pod>/portforward?ports=<port>`: per port a data channel (0) and an error channel (1), each
 opened by a frame carrying the port number (little endian), then frames of one channel byte plus
-raw bytes — and open the WebSocket with the kubeconfig's TLS settings, proxy and credentials as
-the client's `create_websocket` does (see adrs/0014-lab-managed-port-forwards.md).
+raw bytes — and open the WebSocket with the connection pool's TLS context, proxy and credentials
+(see adrs/0014-lab-managed-port-forwards.md).
 
 Shape: one acceptor thread per forward; each accepted connection gets its own WebSocket (kubectl
 opens one stream pair per connection too) and one pump thread. The pod is resolved from the
@@ -32,8 +32,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
-import certifi
 from websocket import ABNF, WebSocket, WebSocketBadStatusException, WebSocketException
 
 from illm_lab.base.errors import ClusterError
@@ -41,6 +41,7 @@ from illm_lab.kube import errors
 
 if TYPE_CHECKING:
     from illm_lab.kube.cluster import Cluster
+    from illm_lab.kube.config import Settings
 
 PROTOCOL = "v4.channel.k8s.io"
 LOOPBACK = "127.0.0.1"
@@ -379,21 +380,17 @@ def _container_port(pod: dict[str, Any], target: Any) -> int | None:
 
 def open_stream(cluster: Cluster, target: PodTarget, *, timeout: float = HANDSHAKE_TIMEOUT) -> WebSocket:
     """Open the port-forward WebSocket of one pod port (ClusterError when refused)."""
-    from kubernetes.stream.ws_client import get_websocket_url, websocket_proxycare
-
     transport = cluster.transport
+    settings = transport.settings
     path = f"/api/v1/namespaces/{target.namespace}/pods/{target.pod}/portforward"
     url, headers = transport.prepare("GET", path, {"ports": target.port}, {})
-    config = transport.api.configuration
-    url = get_websocket_url(url)  # type: ignore[no-untyped-call]
+    url = ("wss" if url[:5].lower() == "https" else "ws") + url[url.index(":"):]
     header = [f"sec-websocket-protocol: {PROTOCOL}"]
     auth = {k.lower(): v for k, v in headers.items()}.get("authorization")
     if auth:
         header.append(f"authorization: {auth}")
-    options: dict[str, Any] = {"header": header, "timeout": timeout}
-    if config.proxy or config.proxy_headers:
-        options = websocket_proxycare(options, config, url, headers)  # type: ignore[no-untyped-call]
-    ws = WebSocket(sslopt=_ssl_options(config, url), skip_utf8_validation=True)
+    options: dict[str, Any] = {"header": header, "timeout": timeout, **_proxy_options(settings.proxy_url)}
+    ws = WebSocket(sslopt=_ssl_options(settings), skip_utf8_validation=True)
     try:
         ws.connect(url, **options)  # type: ignore[no-untyped-call]
     except WebSocketBadStatusException as exc:
@@ -411,22 +408,27 @@ def open_stream(cluster: Cluster, target: PodTarget, *, timeout: float = HANDSHA
     return ws
 
 
-def _ssl_options(config: Any, url: str) -> dict[str, Any]:
-    """What the client's `create_websocket` derives from a kubeconfig, without its global state."""
-    if url.startswith("wss://") and config.verify_ssl:
-        opts: dict[str, Any] = {
-            "cert_reqs": ssl.CERT_REQUIRED, "ca_certs": config.ssl_ca_cert or certifi.where(),
-        }
-        if config.assert_hostname is not None:
-            opts["check_hostname"] = config.assert_hostname
-    else:
-        opts = {"cert_reqs": ssl.CERT_NONE}
-    if config.cert_file:
-        opts["certfile"] = config.cert_file
-    if config.key_file:
-        opts["keyfile"] = config.key_file
-    if config.tls_server_name:
-        opts["server_hostname"] = config.tls_server_name
+def _ssl_options(settings: Settings) -> dict[str, Any]:
+    """The connection pool's TLS context: the same trust, client certificate and server name."""
+    if settings.ssl_context is None:
+        return {}
+    opts: dict[str, Any] = {"context": settings.ssl_context}
+    if settings.tls_server_name:
+        opts["server_hostname"] = settings.tls_server_name
+    return opts
+
+
+def _proxy_options(proxy: str | None) -> dict[str, Any]:
+    """The kubeconfig's proxy as websocket-client takes it (without one, websocket-client reads
+    the proxy environment variables itself)."""
+    if not proxy:
+        return {}
+    parts = urlsplit(proxy)
+    default = 443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80
+    opts: dict[str, Any] = {"http_proxy_host": parts.hostname, "http_proxy_port": parts.port or default,
+                            "proxy_type": "http" if parts.scheme.startswith("http") else parts.scheme}
+    if parts.username or parts.password:
+        opts["http_proxy_auth"] = (unquote(parts.username or ""), unquote(parts.password or ""))
     return opts
 
 

@@ -1,15 +1,16 @@
-"""HTTP to the API server through the official client's connection pool, with retries.
+"""HTTP to the API server through one urllib3 connection pool, with retries.
 
 Why not the generated API classes or the dynamic client: both build model objects or resource
-wrappers for every reply, and the dynamic client discovers every API group up front. We keep the
-official `ApiClient` for what it is good at — reading the kubeconfig's TLS settings and
-credentials (including exec plugins and token refresh) into one urllib3 pool — and send plain
-JSON bytes through that pool ourselves. Measured on the tier-3 cluster this is what lets the
-engine keep several requests in flight over one shared, thread-safe pool (see
-adrs/0002-server-side-apply-through-the-client.md and docs/benchmarks.md).
+wrappers for every reply, and the dynamic client discovers every API group up front. We send
+plain JSON bytes through one urllib3 pool built from the kubeconfig's settings (`config.py`:
+TLS context, proxy, credentials). Measured on the tier-3 cluster this is what lets the engine keep
+several requests in flight over one shared, thread-safe pool (see
+adrs/0002-server-side-apply-through-the-client.md and docs/benchmarks.md); that the official
+client is not imported at all is adrs/0020-lab-reads-kubeconfigs-itself.md.
 
-urllib3's own retries are switched off (`Configuration.retries = False`): `retry.py` decides,
-so a 409 or 422 reaches the caller at once and a 429/5xx/reset is retried within a budget.
+urllib3's own retries are switched off: `retry.py` decides, so a 409 or 422 reaches the caller at
+once and a 429/5xx/reset is retried within a budget. A 401 is sent once more with renewed
+credentials when they can be renewed (an exec plugin, a token file), as kubectl does.
 """
 
 from __future__ import annotations
@@ -18,22 +19,24 @@ import json
 import ssl
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import urllib3
 
 from illm_lab.base.identity import ObjectRef
 from illm_lab.kube import errors
-from illm_lab.kube.client import ApiClient
-from illm_lab.kube.config import Endpoint, ExecPluginTimeout
+from illm_lab.kube.config import Endpoint, Settings
 from illm_lab.kube.retry import Budget, RetryPolicy
 
 DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read (seconds)
 CONNECT_DEADLINE = 10.0  # seconds a server that never answers a connect gets, retries included
 JSON = "application/json"
+USER_AGENT = "illm-lab"
 
 
 @dataclass
@@ -51,7 +54,7 @@ class Transport:
 
     def __init__(
         self,
-        configuration: Any,
+        settings: Settings,
         target: Endpoint,
         *,
         pool_size: int = 16,
@@ -59,36 +62,30 @@ class Transport:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         connect_deadline: float = CONNECT_DEADLINE,
     ) -> None:
-        configuration.retries = False
-        configuration.connection_pool_maxsize = pool_size
+        self.settings = settings
         self.target = target
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.connect_deadline = connect_deadline
         self.answered = False  # has the server answered any request of this process yet?
-        self.api = ApiClient(configuration)
-        self.api.user_agent = "illm-lab"
-        self._pool = self.api.rest_client.pool_manager
+        self._pool = pool_manager(settings, pool_size)
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()  # requests sent, by method (diagnostics, benchmarks)
 
     def close(self) -> None:
-        self.api.rest_client.close()
+        self._pool.clear()
 
     def prepare(
         self, method: str, path: str, query: Mapping[str, Any] | None, headers: dict[str, str]
     ) -> tuple[str, dict[str, str]]:
         """The URL and headers (credentials included) of a request, for callers that speak
-        another protocol over the same connection settings (the port-forward WebSocket)."""
+        another protocol over the same connection settings (the port-forward WebSocket). May run
+        the kubeconfig's exec plugin, when its credential is missing or expired."""
+        url = self.settings.server + path
         params = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
-        try:  # may refresh an expired token through the kubeconfig's exec plugin
-            _, url, hdrs, _, _ = self.api.param_serialize(
-                method, path, query_params=params, header_params=headers,
-                auth_settings=["BearerToken"],
-            )
-        except ExecPluginTimeout as exc:
-            raise exc.error(f"kubeconfig {self.target.kubeconfig}") from None
-        return url, dict(hdrs)
+        if params:
+            url += "?" + urlencode(params, safe="/", quote_via=quote)
+        return url, {"User-Agent": USER_AGENT, **headers, **self.settings.credentials.headers()}
 
     def request(
         self,
@@ -115,6 +112,7 @@ class Transport:
             headers["Content-Type"] = content_type
         budget = Budget(policy or self.policy)
         connect_by = time.monotonic() + self.connect_deadline
+        renewed = False  # credentials renewed after a 401 (once per request)
         while True:
             url, hdrs = self.prepare(method, path, query, headers)
             limits = _timeout(timeout or self.timeout)
@@ -152,6 +150,9 @@ class Transport:
             self.answered = True
             if raw.status < 400 or not raise_for_status:
                 return Response(raw.status, raw.headers, raw.data or b"")
+            if raw.status == 401 and not renewed and self.settings.credentials.refresh(hdrs):
+                renewed = True
+                continue
             err = errors.from_status(
                 raw.status, raw.data or b"", ref=ref, retry_after=raw.headers.get("Retry-After"),
                 http_reason=raw.reason or "",
@@ -173,6 +174,7 @@ class Transport:
         resumes. Once open, the stream is the caller's."""
         url, hdrs = self.prepare("GET", path, query, {"Accept": JSON})
         budget = Budget(replace(self.policy, budget=max(0.05, min(self.policy.budget, read_timeout))))
+        renewed = False
         while True:
             with self._lock:
                 self.counts["WATCH"] += 1
@@ -189,6 +191,10 @@ class Transport:
                 return raw
             data = raw.read()
             raw.release_conn()
+            if raw.status == 401 and not renewed and self.settings.credentials.refresh(hdrs):
+                renewed = True
+                url, hdrs = self.prepare("GET", path, query, {"Accept": JSON})
+                continue
             err = errors.from_status(
                 raw.status, data, ref=ref, retry_after=raw.headers.get("Retry-After"),
                 http_reason=raw.reason or "",
@@ -206,6 +212,36 @@ class Transport:
             f"cannot reach the cluster at {self.target.server} (context {self.target.context}): "
             f"{what}{about}"
         )
+
+
+def pool_manager(settings: Settings, maxsize: int) -> urllib3.PoolManager:
+    """One pool manager for the server of `settings`: its TLS context (the server's name for the
+    handshake when the kubeconfig gives one), through its proxy when it has one."""
+    kw: dict[str, Any] = {"maxsize": maxsize, "retries": False}
+    context = settings.ssl_context
+    if context is not None:
+        kw["ssl_context"] = context
+        kw["cert_reqs"] = "CERT_NONE" if context.verify_mode == ssl.CERT_NONE else "CERT_REQUIRED"
+        if context.verify_mode == ssl.CERT_NONE:  # the kubeconfig's choice: not a warning per request
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        if settings.tls_server_name:
+            kw["server_hostname"] = settings.tls_server_name
+    proxy = settings.proxy_url
+    if not proxy:
+        return urllib3.PoolManager(**kw)
+    parts = urlsplit(proxy)
+    if parts.scheme.startswith("socks"):
+        from urllib3.contrib.socks import SOCKSProxyManager
+
+        manager: urllib3.PoolManager = SOCKSProxyManager(proxy, **kw)
+        return manager
+    headers = None
+    if parts.username or parts.password:
+        secret = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        headers = urllib3.make_headers(proxy_basic_auth=secret)
+        netloc = parts.netloc.rpartition("@")[2]
+        proxy = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return urllib3.ProxyManager(proxy, proxy_headers=headers, **kw)
 
 
 def _timeout(value: float | tuple[float, float]) -> urllib3.Timeout:
