@@ -139,7 +139,7 @@ def test_service_proxy_by_port_number_and_name(emulator: LabEmulator) -> None:
 
 @pytest.mark.emulator
 def test_connecting_and_requests_do_not_import_kubernetes(emulator: LabEmulator) -> None:
-    """lab reads the kubeconfig itself (adrs/0020): the official client is never imported."""
+    """lab reads the kubeconfig itself (adrs/0022): the official client is never imported."""
     probe = (
         "import sys\n"
         "from illm_lab import kube\n"

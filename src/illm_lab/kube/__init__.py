@@ -14,7 +14,7 @@ Public API (other packages code against these names):
   `Unreachable`, `UnknownKind`, `WaitTimeout`, `WaitFailed`; all are `ClusterError`s.
 
 Importing this package costs urllib3 and the standard library's ssl, not the official
-`kubernetes` client: lab reads kubeconfigs itself (adrs/0020-lab-reads-kubeconfigs-itself.md).
+`kubernetes` client: lab reads kubeconfigs itself (adrs/0022-lab-reads-kubeconfigs-itself.md).
 Only this package may import `kubernetes` (an import contract); no module needs it at run time
 now. Commands still import this package lazily: offline ones never need it.
 """

@@ -2,7 +2,7 @@
 
 The path is resolved at call time (`--kubeconfig` > `$KUBECONFIG` > `~/.kube/config`) rather than
 at import, so a changed environment (tests, `lab` run from a script) is honoured. The file is
-read by `kubeconfig.py` (lab's own reader: adrs/0020-lab-reads-kubeconfigs-itself.md), its TLS
+read by `kubeconfig.py` (lab's own reader: adrs/0022-lab-reads-kubeconfigs-itself.md), its TLS
 settings become one `ssl.SSLContext` (`tls.py`) and its user a `Credentials` (`credentials.py`).
 A kubeconfig that cannot be read or makes no sense is bad input (`ConfigError`, exit 2) naming
 the file, line, context and field, never a token, key or password.

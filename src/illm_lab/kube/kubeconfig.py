@@ -2,7 +2,7 @@
 
 Why lab reads them itself: importing the official client only to read this file cost every
 `lab apply`, `lab diff` and `lab conduct` about a quarter of a second before its first request
-(adrs/0020-lab-reads-kubeconfigs-itself.md, docs/benchmarks.md P2).
+(adrs/0022-lab-reads-kubeconfigs-itself.md, docs/benchmarks.md P2).
 
 What is read: contexts (cluster, user, namespace) and `current-context`; clusters (`server`,
 `certificate-authority` or `-data`, `insecure-skip-tls-verify`, `tls-server-name`, `proxy-url`,

@@ -6,7 +6,7 @@ plain JSON bytes through one urllib3 pool built from the kubeconfig's settings (
 TLS context, proxy, credentials). Measured on the tier-3 cluster this is what lets the engine keep
 several requests in flight over one shared, thread-safe pool (see
 adrs/0002-server-side-apply-through-the-client.md and docs/benchmarks.md); that the official
-client is not imported at all is adrs/0020-lab-reads-kubeconfigs-itself.md.
+client is not imported at all is adrs/0022-lab-reads-kubeconfigs-itself.md.
 
 urllib3's own retries are switched off: `retry.py` decides, so a 409 or 422 reaches the caller at
 once and a 429/5xx/reset is retried within a budget. A 401 is sent once more with renewed
