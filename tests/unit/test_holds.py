@@ -19,8 +19,10 @@ class _Cluster:
 
     def __init__(self, *objects: dict[str, Any]) -> None:
         self.objects = objects
+        self.gets: list[tuple[str, str]] = []
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        self.gets.append((kind, name))
         return next((o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name
                      and o["metadata"].get("namespace") == namespace), None)
 
@@ -66,6 +68,15 @@ def test_a_pod_on_a_silent_node_names_the_node() -> None:
     said = holds.explain(cluster, ObjectRef("v1", "Namespace", "demo"), {"metadata": {"name": "demo"}})  # type: ignore[arg-type]
     assert "pod demo/web-1 is Terminating on node n1" in said
     assert "last renewed its lease 95s ago" in said
+
+
+def test_many_pods_on_one_healthy_node_ask_for_the_node_once() -> None:
+    pods = [{**_terminating_pod(), "metadata": {**_terminating_pod()["metadata"], "name": f"web-{i}"}}
+            for i in range(20)]
+    cluster = _Cluster(_node(), _lease(3), *pods)
+    said = holds.explain(cluster, ObjectRef("v1", "Namespace", "demo"), {"metadata": {"name": "demo"}})  # type: ignore[arg-type]
+    assert "Terminating on node" not in said
+    assert cluster.gets.count(("Node", "n1")) <= 1 and cluster.gets.count(("Lease", "n1")) == 1
 
 
 def test_a_node_that_renews_its_lease_is_not_blamed() -> None:

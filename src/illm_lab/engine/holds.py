@@ -107,12 +107,15 @@ def _stuck_pod(cluster: Cluster, ref: ObjectRef, last: Obj | None) -> str | None
     if not namespace:
         return None
     pods = [last] if ref.kind == "Pod" and last else cluster.list("v1", "Pod", namespace)
+    asked: dict[str, str | None] = {}  # node -> its silence: asked once, however many pods
     for pod in pods:
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
         node_name = spec.get("nodeName")
         if not meta.get("deletionTimestamp") or not node_name:
             continue
-        silent = nodes.silence(cluster, str(node_name))
+        if str(node_name) not in asked:
+            asked[str(node_name)] = nodes.silence(cluster, str(node_name))
+        silent = asked[str(node_name)]
         if silent:
             return (f"pod {namespace}/{meta.get('name')} is Terminating on node {node_name}, "
                     f"{silent}: only its kubelet can confirm the pod stopped")
