@@ -198,8 +198,10 @@ def _send_and_confirm(pool: ThreadPoolExecutor, one: _Deletion, items: list[Obje
 
 
 class _Deletion:
-    """The three requests of one object's removal, each a Removal and never an exception:
-    `present` (is it there?), `send` (the DELETE), `confirm` (wait until it is gone)."""
+    """The requests of one object's removal, each a Removal and never an exception: `present`
+    (is it there?), `start` (`present`, or for a workload in a Namespace that goes too, its
+    DELETE in the background), `send` (the DELETE), `confirm` (wait until it is gone); and
+    `settle`, the hint to the namespace controller."""
 
     def __init__(self, cluster: Cluster, end: float, emit: OnEngineEvent,
                  force_finalizers: bool = False) -> None:
