@@ -25,7 +25,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import tier3
-from bench.report import update_section
 
 GOAL = 3.0
 
@@ -87,9 +86,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     failures = [f for row in rows.values() for f in row["failures"]]
     if failures:
         lines += ["", "Failures: " + "; ".join(failures[:5])]
-    if not args.no_write:
-        update_section("p6-parallel", "\n".join(lines))
-    print("\n".join(lines))
+    tier3.publish("p6-parallel", lines, write=not args.no_write)
     return rows
 
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import yaml
 
 from bench import tier3
-from bench.report import median, update_section
+from bench.report import median
 from bench.tier3 import REPO, lab_env, timed
 
 IMAGE = "lab.local/labapp:1"
@@ -128,9 +128,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "",
         *tier3.versus(samples, ('`lab conduct`', 'kubectl script'), "<= 0.6"),
     ]
-    if not args.no_write:
-        update_section("p7-conduct", "\n".join(lines))
-    print("\n".join(lines))
+    tier3.publish("p7-conduct", lines, write=not args.no_write)
     return {"ratio": ratio, **med}
 
 

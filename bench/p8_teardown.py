@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import yaml
 
 from bench import tier3
-from bench.report import median, update_section
+from bench.report import median
 from bench.tier3 import lab_env, timed
 
 IMAGE = "lab.local/labapp:1"
@@ -167,9 +167,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "controller's looks fall. Before ADR 0020 (each workload deleted and waited for, then "
         "the Namespace) `lab down` took 27.2 s median here (1.47x).",
     ]
-    if not args.no_write:
-        update_section("p8-teardown", "\n".join(lines))
-    print("\n".join(lines))
+    tier3.publish("p8-teardown", lines, write=not args.no_write)
     return {"ratio": ratio, **med}
 
 

@@ -34,7 +34,7 @@ import yaml
 
 from bench import tier3
 from bench.engine_apply import objects
-from bench.report import median, update_section
+from bench.report import median
 from bench.tier3 import lab_env
 from illm_lab.base import yamlio
 
@@ -210,9 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"over that between the two smallest: lab time {marginal('lab s'):.2f}, lab peak RSS "
             f"{marginal('lab MiB'):.2f}; kubectl time {marginal('kubectl s'):.2f}, kubectl peak "
             f"RSS {marginal('kubectl MiB'):.2f}.")
-    if not args.no_write:
-        update_section("p9-scale", "\n".join(lines))
-    print("\n".join(lines))
+    tier3.publish("p9-scale", lines, write=not args.no_write)
     return {"growth time": growth("lab s"), "growth rss": growth("lab MiB")}
 
 

@@ -101,3 +101,13 @@ def versus(samples: dict[str, list[float]], headers: tuple[str, str], goal: str)
         "Samples (s): lab " + ", ".join(f"{v:.2f}" for v in samples["lab"])
         + "; kubectl " + ", ".join(f"{v:.2f}" for v in samples["kubectl"]) + ".",
     ]
+
+
+def publish(section: str, lines: list[str], write: bool) -> None:
+    """Print a benchmark's section, and write it into docs/benchmarks.md unless told not to."""
+    from bench.report import update_section
+
+    text = "\n".join(lines)
+    if write:
+        update_section(section, text)
+    print(text)

@@ -14,6 +14,7 @@ import yaml
 from tests.cli.conftest import Lab
 from tests.support.catalogs import write_experiment
 from tests.support.emulator import LabEmulator
+from tests.support.import_probe import IMPORT_PROBE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -179,16 +180,7 @@ def test_python_dash_m_runs_as_a_real_process(catalog: Path) -> None:
 
 
 def test_offline_commands_do_not_import_kubernetes(catalog: Path) -> None:
-    probe = (
-        "import sys\n"
-        "from illm_lab.cli.main import app\n"
-        "args = sys.argv[1:]\n"
-        "try:\n"
-        "    app(args=args, prog_name='lab')\n"
-        "except SystemExit as e:\n"
-        "    code = e.code\n"
-        "print('KUBERNETES' if 'kubernetes' in sys.modules else 'CLEAN', code, file=sys.stderr)\n"
-    )
+    probe = IMPORT_PROBE
     env = {**os.environ, "LAB_EXPERIMENTS_DIR": str(catalog)}
     for args in (["--help"], ["list"], ["show", "demo"], ["render", "demo"], ["lint", "demo"], ["schema"]):
         proc = subprocess.run(

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from illm_lab.cli.main import app
+from tests.support.import_probe import IMPORT_PROBE
 from tests.support.roadmaps import write_record, write_tree
 
 
@@ -191,15 +192,7 @@ def test_adr_errors_exit_2(tree: Path) -> None:
 
 
 def test_roadmap_and_adr_do_not_import_kubernetes(tree: Path) -> None:
-    probe = (
-        "import sys\n"
-        "from illm_lab.cli.main import app\n"
-        "try:\n"
-        "    app(args=sys.argv[1:], prog_name='lab')\n"
-        "except SystemExit as e:\n"
-        "    code = e.code\n"
-        "print('KUBERNETES' if 'kubernetes' in sys.modules else 'CLEAN', code, file=sys.stderr)\n"
-    )
+    probe = IMPORT_PROBE
     env = {**os.environ, "LAB_EXPERIMENTS_DIR": str(tree / "experiments")}
     for args in (
         ["roadmap", "--roadmap-dir", str(tree / "roadmap")],

@@ -16,6 +16,7 @@ from illm_lab.config.selection import cluster_name, select
 from illm_lab.model.experiment import Experiment
 from tests.clusters.conftest import lab, write_experiment
 from tests.support.fakeclusters import Fakes
+from tests.support.import_probe import IMPORT_PROBE
 from tests.support.reports import single
 
 
@@ -108,11 +109,7 @@ def test_hub_and_kubeconfig_help_do_not_import_kubernetes() -> None:
     import subprocess
     import sys
 
-    probe = (
-        "import sys\nfrom illm_lab.cli.main import app\n"
-        "try:\n    app(args=sys.argv[1:], prog_name='lab')\nexcept SystemExit as e:\n    code = e.code\n"
-        "print('KUBERNETES' if 'kubernetes' in sys.modules else 'CLEAN', code, file=sys.stderr)\n"
-    )
+    probe = IMPORT_PROBE
     for args in (["hub", "--help"], ["hub", "bootstrap", "--help"], ["kubeconfig", "--help"]):
         proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
                               env=dict(os.environ), timeout=60)

@@ -18,6 +18,7 @@ from illm_lab.base.errors import ClusterError, ConfigError
 from illm_lab.kube import errors as kerrors
 from tests.support.catalogs import write_experiment
 from tests.support.emulator import LabEmulator
+from tests.support.import_probe import IMPORT_PROBE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -162,15 +163,7 @@ def test_lab_apply_and_diff_do_not_import_kubernetes(emulator: LabEmulator, tmp_
     root = tmp_path / "experiments"
     write_experiment(root, "demo")
     emulator.auto_ready(["Deployment"], after=0.01)
-    probe = (
-        "import sys\n"
-        "from illm_lab.cli.main import app\n"
-        "try:\n"
-        "    app(args=sys.argv[1:], prog_name='lab')\n"
-        "except SystemExit as e:\n"
-        "    code = e.code\n"
-        "print('KUBERNETES' if 'kubernetes' in sys.modules else 'CLEAN', code, file=sys.stderr)\n"
-    )
+    probe = IMPORT_PROBE
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     kube_args = ["--kubeconfig", str(emulator.kubeconfig), "--context", "emulator"]
     for args, code in ((["apply", "demo"], 0), (["apply", "demo"], 0), (["diff", "demo"], 0)):

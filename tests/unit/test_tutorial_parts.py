@@ -25,6 +25,7 @@ from illm_lab.model.experiment import Experiment, parse_secret_key_ref
 from illm_lab.reports import junit
 from illm_lab.reports.conduct import ConductReport
 from illm_lab.tutorial import progress as pr
+from tests.support.import_probe import IMPORT_PROBE
 from tests.tutorial.conftest import FIXTURES
 
 CHECK = {"name": "c", "ready": {"kind": "Deployment", "name": "d", "namespace": "n"}}
@@ -196,11 +197,7 @@ def test_list_show_reset_offline() -> None:
 
 
 def test_tutorial_list_and_show_do_not_import_kubernetes() -> None:
-    probe = (
-        "import sys\nfrom illm_lab.cli.main import app\n"
-        "try:\n    app(args=sys.argv[1:], prog_name='lab')\nexcept SystemExit as e:\n    code = e.code\n"
-        "print('KUBERNETES' if 'kubernetes' in sys.modules else 'CLEAN', code, file=sys.stderr)\n"
-    )
+    probe = IMPORT_PROBE
     env = {**os.environ, "LAB_EXPERIMENTS_DIR": str(FIXTURES)}
     for args in (["tutorial", "--help"], ["tutorial", "list"], ["tutorial", "show", "lab-tutorial"]):
         proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env,
